@@ -1,0 +1,28 @@
+"""Metrics on trajectories and datasets: collapse order parameters, time scales, spectra."""
+
+from .collapse import (
+    centred_gram,
+    collapse_ratio,
+    cosine_matrix,
+    d_mean,
+    d_min,
+    label_distances,
+    label_gram,
+    label_spread,
+    nearest_label_accuracy,
+)
+from .timescales import first_crossing_time, fit_decay_rate
+
+__all__ = [
+    "centred_gram",
+    "collapse_ratio",
+    "cosine_matrix",
+    "d_mean",
+    "d_min",
+    "first_crossing_time",
+    "fit_decay_rate",
+    "label_distances",
+    "label_gram",
+    "label_spread",
+    "nearest_label_accuracy",
+]

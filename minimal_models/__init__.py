@@ -1,0 +1,18 @@
+"""Theory of representation collapse and embedding geometry, in float64.
+
+One model per module:
+
+- :mod:`minimal_models.frustration` -- Model A, the embedding-only frustration model
+  (arXiv:2604.09979, RECONSTRUCTION of the spec).
+
+Importing this package switches JAX to float64 (``jax_enable_x64``): the theory is checked
+to tolerances that float32 cannot reach.  Training code chooses its own dtype explicitly.
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from . import frustration  # noqa: E402
+
+__all__ = ["frustration"]

@@ -1,0 +1,137 @@
+r"""Gradient-flow solvers for one parameter point.
+
+:func:`solve_flow` integrates dz/dt = f(t, z, args) with diffrax (adaptive, float64) and returns
+the trajectory on a requested time grid together with the solver status.  It is pure JAX, so
+``jax.vmap`` batches it; with ``throw=False`` (the default) a failed point keeps its status
+instead of raising, which is what a sweep needs.  :func:`solve_flow_scipy` is the reference
+path through :func:`scipy.integrate.solve_ivp` (DOP853, LSODA, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from minimal_models import _validate as check
+
+__all__ = ["FlowSolution", "SOLVERS", "solve_flow", "solve_flow_scipy", "SUCCESS"]
+
+SUCCESS = 0  # diffrax's RESULTS.successful; any other code marks a failed solve
+SOLVERS = ("dopri8", "dopri5", "tsit5", "kvaerno5")
+
+
+class FlowSolution(NamedTuple):
+    """Trajectory ``zs`` (len(ts), *z0.shape) at times ``ts``; ``result`` is 0 on success
+    (diffrax's RESULTS code otherwise, and then ``zs`` holds inf after the failure);
+    ``num_steps`` counts accepted and rejected steps."""
+
+    ts: object
+    zs: object
+    result: object
+    num_steps: object
+
+
+def _diffrax_solver(name):
+    import diffrax
+
+    return {"dopri8": diffrax.Dopri8, "dopri5": diffrax.Dopri5, "tsit5": diffrax.Tsit5,
+            "kvaerno5": diffrax.Kvaerno5}[name]()
+
+
+def _check_times(ts):
+    ts = np.asarray(ts)
+    if ts.ndim != 1 or ts.size == 0:
+        raise ValueError(f"ts must be a non-empty 1-D array of output times, got shape {ts.shape}")
+    if not np.all(np.isfinite(ts)) or ts[0] < 0 or np.any(np.diff(ts) < 0):
+        raise ValueError("ts must be finite, start at t >= 0 and be non-decreasing")
+
+
+def solve_flow(
+    vector_field: Callable,
+    z0,
+    ts,
+    *,
+    args=None,
+    solver: str = "dopri8",
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    dt0: float | None = None,
+    max_steps: int = 200_000,
+    throw: bool = False,
+) -> FlowSolution:
+    """Integrate ``dz/dt = vector_field(t, z, args)`` from t = 0 to ``ts[-1]``, saving at ``ts``.
+
+    Adaptive step with a PID controller at ``rtol``/``atol``.  Works on concrete arrays and
+    under ``jit``/``vmap`` (then ``ts`` must be an array argument of fixed length).
+    """
+    import diffrax
+    import jax
+    import jax.numpy as jnp
+
+    check.choice("solver", solver, SOLVERS)
+    check.positive("rtol", rtol)
+    check.positive("atol", atol)
+    check.integer("max_steps", max_steps, minimum=1)
+    if not isinstance(ts, jax.core.Tracer):  # traced times are validated by their caller
+        _check_times(np.asarray(ts))
+    ts = jnp.asarray(ts)
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(vector_field),
+        _diffrax_solver(solver),
+        t0=0.0,
+        t1=ts[-1],
+        dt0=dt0,
+        y0=jnp.asarray(z0),
+        args=args,
+        saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        max_steps=max_steps,
+        throw=throw,
+    )
+    return FlowSolution(ts=ts, zs=sol.ys, result=sol.result._value, num_steps=sol.stats["num_steps"])
+
+
+def solve_flow_scipy(
+    vector_field: Callable,
+    z0,
+    ts,
+    *,
+    args=None,
+    method: str = "DOP853",
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    dense_output: bool = False,
+) -> FlowSolution:
+    """Reference solve with :func:`scipy.integrate.solve_ivp` on flattened numpy state.
+
+    ``vector_field(t, z, args)`` receives and must return numpy arrays of ``z0``'s shape.
+    By default the solve restarts at every output time, so each saved state is a step end
+    point accurate to ``rtol``; ``dense_output=True`` uses SciPy's interpolant via ``t_eval``
+    instead (one solve, but DOP853's interpolant can be far less accurate than its steps).
+    ``result`` is 0 on success and 1 otherwise; ``num_steps`` counts function evaluations.
+    """
+    from scipy.integrate import solve_ivp
+
+    check.choice("method", method, ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"))
+    z0 = np.asarray(z0, dtype=np.float64)
+    ts = np.asarray(ts, dtype=np.float64)
+    _check_times(ts)
+    shape = z0.shape
+
+    def rhs(t, y):
+        return np.asarray(vector_field(t, y.reshape(shape), args), dtype=np.float64).ravel()
+
+    if dense_output:
+        out = solve_ivp(rhs, (0.0, ts[-1]), z0.ravel(), method=method, t_eval=ts,
+                        rtol=rtol, atol=atol)
+        ok, nfev, ys = out.status == 0, out.nfev, out.y.T
+    else:
+        ys, y, t_prev, ok, nfev = [], z0.ravel(), 0.0, True, 0
+        for t in ts:
+            if t > t_prev:
+                out = solve_ivp(rhs, (t_prev, t), y, method=method, rtol=rtol, atol=atol)
+                ok, nfev, y, t_prev = ok and out.status == 0, nfev + out.nfev, out.y[:, -1], t
+            ys.append(y)
+    zs = np.asarray(ys).reshape((len(ts),) + shape) if ok else np.full((len(ts),) + shape, np.nan)
+    return FlowSolution(ts=ts, zs=zs, result=0 if ok else 1, num_steps=nfev)
