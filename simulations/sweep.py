@@ -1,0 +1,288 @@
+r"""The sweep engine: parameter grid -> fixed-size chunks -> jit(vmap) -> zarr -> xarray.
+
+This is the only place in collapse-lab that batches.  A *sweepable model* is a frozen dataclass
+describing one parameter point, with four members:
+
+- ``layout(models) -> hashable``: shapes shared by every point of the grid (e.g. the largest N
+  and K, so points with different class counts are zero-padded to one shape);
+- ``prepare(layout) -> dict[str, np.ndarray]``: host-side inputs of this point (random
+  couplings, initial states, scalars) at the shared shapes;
+- ``evaluate(inputs) -> dict[str, jax.Array]``: pure JAX for one point.  It is called on the
+  *base* model, so it may read only fields that are not sweep axes; everything a point varies
+  must arrive through ``inputs``.  That makes parameters array arguments, never closure
+  constants, and a sweep compiles once per chunk shape;
+- ``outputs(layout) -> dict[name, (dims, units, description)]`` and ``coords(layout)``.
+
+A :class:`SweepSpec` names the axes.  :func:`run_sweep` flattens the grid, cuts it into chunks of
+``chunk_size`` points (the last one padded by repeating its final point, so every chunk has the
+same shape), evaluates each chunk with one ``jit(vmap(evaluate))``, and writes it to a zarr
+store followed by its ``done`` flag.  A killed sweep rerun on the same store computes only the
+chunks whose flag is unset and ends with the same dataset as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["SweepSpec", "run_sweep", "open_sweep", "sweep_fingerprint"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A named grid over the fields of a sweepable model.
+
+    ``axes`` is a sequence of ``(field_name, values)``; the dataset has one dimension per axis,
+    in this order, followed by the dimensions of each output.
+    """
+
+    name: str
+    model: Any
+    axes: tuple
+    chunk_size: int = 32
+    description: str = ""
+
+    def __post_init__(self):
+        if not dataclasses.is_dataclass(self.model):
+            raise ValueError(f"model must be a dataclass instance, got {type(self.model).__name__}")
+        fields = {f.name for f in dataclasses.fields(self.model)}
+        axes = tuple((str(name), tuple(values)) for name, values in self.axes)
+        names = [name for name, _ in axes]
+        for name, values in axes:
+            if name not in fields:
+                raise ValueError(f"unknown sweep axis {name!r}; allowed: {sorted(fields)}")
+            if not values:
+                raise ValueError(f"sweep axis {name!r} has no values")
+        if len(set(names)) != len(names):
+            raise ValueError(f"sweep axes must be distinct, got {names}")
+        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) \
+                or self.chunk_size < 1:
+            raise ValueError(f"chunk_size={self.chunk_size!r} must be an integer >= 1")
+        object.__setattr__(self, "axes", axes)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(len(values) for _, values in self.axes)
+
+    @property
+    def n_points(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_points // self.chunk_size)
+
+    def points(self) -> list[dict]:
+        names = [name for name, _ in self.axes]
+        return [dict(zip(names, combo)) for combo in itertools.product(*(v for _, v in self.axes))]
+
+    def with_overrides(self, overrides: dict) -> "SweepSpec":
+        """Replace axis values (a sequence) or fixed model parameters (a scalar) by name."""
+        axes = dict(self.axes)
+        fixed = {}
+        fields = {f.name for f in dataclasses.fields(self.model)}
+        for key, value in overrides.items():
+            if key in axes:
+                axes[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+            elif key in fields:
+                fixed[key] = value
+            else:
+                raise ValueError(f"unknown sweep axis or parameter {key!r}; allowed: "
+                                 f"{sorted(fields)}")
+        return dataclasses.replace(self, model=dataclasses.replace(self.model, **fixed),
+                                   axes=tuple(axes.items()))
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("collapse-lab")
+    except Exception:  # running from a source tree that was not installed
+        return "unknown"
+
+
+def _jsonable(value):
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def sweep_fingerprint(spec: SweepSpec) -> str:
+    """A canonical JSON description of everything that determines the sweep's numbers."""
+    return json.dumps({
+        "name": spec.name,
+        "model": type(spec.model).__name__,
+        "parameters": {k: _jsonable(v) for k, v in dataclasses.asdict(spec.model).items()},
+        "axes": [[name, _jsonable(list(values))] for name, values in spec.axes],
+        "chunk_size": spec.chunk_size,
+    }, sort_keys=True, default=str)
+
+
+class _MemoryStore:
+    """In-memory stand-in for the zarr group when no store path is given."""
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+        self.attrs: dict = {}
+
+    def create(self, name, shape, dtype, chunk_rows, fill):
+        self.arrays[name] = np.full(shape, fill, dtype=dtype)
+
+    def __getitem__(self, name):
+        return self.arrays[name]
+
+
+class _ZarrStore:
+    def __init__(self, path):
+        import zarr
+
+        self.group = zarr.open_group(str(path), mode="a")
+        self.attrs = self.group.attrs
+
+    def create(self, name, shape, dtype, chunk_rows, fill):
+        if name not in self.group:
+            chunks = (chunk_rows,) + tuple(shape[1:]) if len(shape) else ()
+            self.group.create_array(name, shape=shape, chunks=chunks or None, dtype=dtype,
+                                    fill_value=fill)
+
+    def __getitem__(self, name):
+        return self.group[name]
+
+
+def _stack(dicts: list[dict]) -> dict:
+    return {key: np.stack([d[key] for d in dicts]) for key in dicts[0]}
+
+
+def _fill_value(dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return np.nan
+    if dtype.kind == "b":
+        return False
+    return -1
+
+
+def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
+              progress: bool = True, on_chunk: Callable[[int], None] | None = None):
+    """Run (or resume) a sweep and return it as an :class:`xarray.Dataset`.
+
+    ``store``: path of a zarr store; if it exists and holds this sweep (same fingerprint) only
+    the chunks not yet flagged ``done`` are computed; a store of a different sweep raises
+    ``ValueError``.  ``None`` keeps everything in memory.  ``on_chunk(index)`` is called after
+    each computed chunk has been written and flagged.  Every point is validated (the model's
+    constructor raises ``ValueError``) before anything is created on disk.
+    """
+    import jax
+
+    points = spec.points()
+    models = [dataclasses.replace(spec.model, **point) for point in points]  # validates
+    layout = spec.model.layout(models)
+    size, n_chunks = spec.chunk_size, spec.n_chunks
+
+    def chunk_inputs(c):
+        chunk = models[c * size:(c + 1) * size]
+        chunk = chunk + [chunk[-1]] * (size - len(chunk))  # pad: every chunk has one shape
+        return _stack([m.prepare(layout) for m in chunk])
+
+    batched = jax.jit(jax.vmap(spec.model.evaluate))
+    first = chunk_inputs(0)
+    shapes = jax.eval_shape(batched, first)
+    outputs = spec.model.outputs(layout)
+    if set(shapes) != set(outputs):
+        raise ValueError(f"evaluate returned {sorted(shapes)} but outputs() declares "
+                         f"{sorted(outputs)}")
+
+    fingerprint = sweep_fingerprint(spec)
+    if store is None:
+        group = _MemoryStore()
+    else:
+        if os.path.exists(store):
+            import zarr
+
+            try:
+                existing = dict(zarr.open_group(str(store), mode="r").attrs)
+            except Exception as exc:
+                raise ValueError(f"store {str(store)!r} exists but is not a sweep store ({exc})") \
+                    from None
+            if existing.get("fingerprint") != fingerprint:
+                raise ValueError(f"store {str(store)!r} holds a different sweep "
+                                 f"({existing.get('sweep_name')!r}); choose another path or "
+                                 "delete it")
+        group = _ZarrStore(store)
+        group.attrs.update({"fingerprint": fingerprint, "sweep_name": spec.name})
+    for name, shp in shapes.items():
+        group.create(name, (spec.n_points,) + shp.shape[1:], shp.dtype, size,
+                     _fill_value(shp.dtype))
+    group.create("done", (n_chunks,), bool, 1, False)
+
+    done = np.asarray(group["done"][:])
+    todo = [c for c in range(n_chunks) if not done[c]]
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_chunks, initial=n_chunks - len(todo), desc=f"sweep {spec.name}",
+                   unit="chunk")
+    try:
+        for c in todo:
+            result = batched(first if c == 0 else chunk_inputs(c))
+            start, stop = c * size, min((c + 1) * size, spec.n_points)
+            for name, values in result.items():
+                group[name][start:stop] = np.asarray(values)[: stop - start]
+            group["done"][c] = True  # only after every variable of the chunk is written
+            if bar is not None:
+                bar.update(1)
+            if on_chunk is not None:
+                on_chunk(c)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _to_dataset(spec, group, outputs, layout)
+
+
+def _to_dataset(spec, group, outputs, layout):
+    import xarray as xr
+
+    names = [name for name, _ in spec.axes]
+    coords = {name: np.asarray(values) for name, values in spec.axes}
+    coords.update(spec.model.coords(layout))
+    data_vars = {}
+    for name, (dims, units, description) in outputs.items():
+        values = np.asarray(group[name][:])
+        values = values.reshape(spec.shape + values.shape[1:])
+        data_vars[name] = xr.Variable(tuple(names) + tuple(dims), values,
+                                      attrs={"units": units, "description": description})
+    fixed = {k: v for k, v in dataclasses.asdict(spec.model).items() if k not in names}
+    attrs = {
+        "sweep_name": spec.name,
+        "description": spec.description,
+        "model": type(spec.model).__name__,
+        "parameters": json.dumps({k: _jsonable(v) for k, v in fixed.items()}, default=str),
+        "axes": json.dumps(names),
+        "collapse_lab_version": _version(),
+        "reconstruction": int(bool(getattr(spec.model, "reconstruction", True))),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def open_sweep(spec: SweepSpec, store) -> Any:
+    """Dataset of a completed sweep store (raises ``ValueError`` if chunks are missing)."""
+    import zarr
+
+    group = zarr.open_group(str(store), mode="r")
+    if dict(group.attrs).get("fingerprint") != sweep_fingerprint(spec):
+        raise ValueError(f"store {str(store)!r} does not hold sweep {spec.name!r}")
+    missing = int((~np.asarray(group["done"][:])).sum())
+    if missing:
+        raise ValueError(f"store {str(store)!r} is missing {missing} chunks; rerun the sweep")
+    models = [dataclasses.replace(spec.model, **p) for p in spec.points()]
+    layout = spec.model.layout(models)
+    return _to_dataset(spec, group, spec.model.outputs(layout), layout)
