@@ -167,6 +167,7 @@ class FrustrationFlow:
         }
         if self.spectrum:
             out["lambda_slow"] = ((), "1/time", "mean of the K - 1 slow eigenvalues of nu H L_G")
+            out["lambda_slowest"] = ((), "1/time", "smallest slow eigenvalue: late decay rate")
         if self.save_state:
             out["Z"] = (("t", "node", "component"), "embedding units", "state [X; Y]")
         return out
@@ -227,6 +228,7 @@ class FrustrationFlow:
             idx = jnp.arange(lam.shape[0]) - inp["n_pad_zeros"]
             slow = (idx >= 1) & (idx <= inp["n_labels"] - 1)
             out["lambda_slow"] = jnp.sum(jnp.where(slow, lam, 0.0)) / (inp["n_labels"] - 1)
+            out["lambda_slowest"] = jnp.sum(jnp.where(idx == 1, lam, 0.0))
         if self.save_state:
             out["Z"] = jnp.where(failed, jnp.nan, Zt)
         return out
