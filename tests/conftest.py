@@ -1,0 +1,15 @@
+"""Test configuration: float64 JAX everywhere, and a hypothesis profile sized for 2 cores."""
+
+import os
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("default", deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", deadline=None, max_examples=400,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
