@@ -63,8 +63,12 @@ def _cmd_sweep(args) -> int:
               "to resume", file=sys.stderr)
         return 130
     failed = int((ds["result"] != 0).sum()) if "result" in ds else 0
+    final = os.path.splitext(store.rstrip("/"))[0] + ".nc"
+    ds.to_netcdf(final + ".tmp")
+    os.replace(final + ".tmp", final)  # never leave a half-written dataset behind
     print(ds)
-    print(f"done: {spec.n_points} points, {failed} solver failures, store {store}")
+    print(f"done: {spec.n_points} points, {failed} solver failures, store {store}, "
+          f"dataset {final}")
     return 0
 
 

@@ -23,6 +23,7 @@ chunks whose flag is unset and ends with the same dataset as an uninterrupted ru
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import os
@@ -82,12 +83,13 @@ class SweepSpec:
         return [dict(zip(names, combo)) for combo in itertools.product(*(v for _, v in self.axes))]
 
     def with_overrides(self, overrides: dict) -> "SweepSpec":
-        """Replace axis values (a sequence) or fixed model parameters (a scalar) by name."""
+        """Override by name: an axis gets new values; a fixed parameter gets a scalar, or becomes
+        a new (last) axis when given a sequence."""
         axes = dict(self.axes)
         fixed = {}
         fields = {f.name for f in dataclasses.fields(self.model)}
         for key, value in overrides.items():
-            if key in axes:
+            if key in axes or (key in fields and isinstance(value, (list, tuple))):
                 axes[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
             elif key in fields:
                 fixed[key] = value
@@ -170,6 +172,28 @@ def _fill_value(dtype):
     return -1
 
 
+@functools.lru_cache(maxsize=32)
+def _batched(model):
+    """One jit(vmap(evaluate)) per model configuration, kept so that reruns and resumed sweeps
+    in the same process reuse the compiled chunk function."""
+    import jax
+
+    return jax.jit(jax.vmap(model.evaluate))
+
+
+def _placement(chunk_size: int):
+    """Shard a chunk's point axis over all local devices when it divides evenly."""
+    import jax
+
+    devices = jax.local_devices()
+    if len(devices) == 1 or chunk_size % len(devices):
+        return lambda inputs: inputs
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    sharding = NamedSharding(Mesh(np.array(devices), ("points",)), PartitionSpec("points"))
+    return lambda inputs: jax.device_put(inputs, sharding)
+
+
 def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
               progress: bool = True, on_chunk: Callable[[int], None] | None = None):
     """Run (or resume) a sweep and return it as an :class:`xarray.Dataset`.
@@ -192,7 +216,7 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
         chunk = chunk + [chunk[-1]] * (size - len(chunk))  # pad: every chunk has one shape
         return _stack([m.prepare(layout) for m in chunk])
 
-    batched = jax.jit(jax.vmap(spec.model.evaluate))
+    batched = _batched(spec.model)
     first = chunk_inputs(0)
     shapes = jax.eval_shape(batched, first)
     outputs = spec.model.outputs(layout)
@@ -225,6 +249,7 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
 
     done = np.asarray(group["done"][:])
     todo = [c for c in range(n_chunks) if not done[c]]
+    place = _placement(size)
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -233,10 +258,10 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
                    unit="chunk")
     try:
         for c in todo:
-            result = batched(first if c == 0 else chunk_inputs(c))
+            result = jax.device_get(batched(place(first if c == 0 else chunk_inputs(c))))
             start, stop = c * size, min((c + 1) * size, spec.n_points)
             for name, values in result.items():
-                group[name][start:stop] = np.asarray(values)[: stop - start]
+                group[name][start:stop] = values[: stop - start]
             group["done"][c] = True  # only after every variable of the chunk is written
             if bar is not None:
                 bar.update(1)

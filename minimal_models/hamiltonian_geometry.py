@@ -1,0 +1,213 @@
+r"""Hamiltonian geometry of JEPA embeddings: minimax and maximum-entropy covariances.
+
+Paper: R. Jenkinson Alvarez, "Beyond Isotropy in JEPAs: Hamiltonian Geometry and Symplectic
+Prediction", arXiv:2605.20107.  Spec: ``shared/specs/hamiltonian_geometry.md`` §2.
+
+Setting.  H (d x d, SPD) is the downstream geometry; linear tasks are w in
+W_H = {w : w^T H^{-1} w <= 1}; embeddings have covariance Sigma under the energy budget
+tr(H Sigma) = c.  Each public function names its result and whether it is CONFIRMED (stated in
+the paper or the author's code), DERIVED (a consequence we worked out and check numerically)
+or RECONSTRUCTION (our model of a result whose proof is not public).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as check
+
+__all__ = [
+    "sqrtm_spd",
+    "worst_case_variance",
+    "worst_case_task",
+    "minimax_covariance",
+    "maxent_entropy",
+    "gaussian_entropy",
+    "price_of_isotropy",
+    "worst_price_condition",
+    "entropy_price",
+    "h_whiten",
+    "oracle_geometry",
+    "misalignment_ratio",
+    "worst_case_geometry",
+    "optimal_predictive_risk",
+    "participation_ratio",
+    "effective_rank",
+]
+
+
+def sqrtm_spd(M) -> np.ndarray:
+    """Symmetric square root of an SPD matrix by eigendecomposition."""
+    M = check.spd_matrix("M", M)
+    lam, U = np.linalg.eigh(M)
+    return (U * np.sqrt(lam)) @ U.T
+
+
+def _pair(Sigma, H):
+    H = check.spd_matrix("H", H)
+    Sigma = check.finite_array("Sigma", Sigma, ndim=2)
+    if Sigma.shape != H.shape:
+        raise ValueError(f"Sigma must have the shape of H {H.shape}, got {Sigma.shape}")
+    if not np.allclose(Sigma, Sigma.T, atol=1e-10 * max(1.0, np.abs(Sigma).max())):
+        raise ValueError("Sigma must be symmetric")
+    if np.linalg.eigvalsh(0.5 * (Sigma + Sigma.T))[0] < -1e-10 * max(1.0, np.abs(Sigma).max()):
+        raise ValueError("Sigma must be positive semi-definite")
+    return 0.5 * (Sigma + Sigma.T), H
+
+
+def worst_case_variance(Sigma, H) -> float:
+    r"""V(Sigma) = sup_{w in W_H} w^T Sigma w = lambda_max(H^{1/2} Sigma H^{1/2}).
+
+    Lemma 3.1, CONFIRMED.  The supremum is attained at w* = H^{1/2} u*, u* the top unit
+    eigenvector (see :func:`worst_case_task`).
+    """
+    Sigma, H = _pair(Sigma, H)
+    R = sqrtm_spd(H)
+    return float(np.linalg.eigvalsh(R @ Sigma @ R)[-1])
+
+
+def worst_case_task(Sigma, H) -> np.ndarray:
+    """The maximising task w* = H^{1/2} u* of Lemma 3.1 (w*^T H^{-1} w* = 1)."""
+    Sigma, H = _pair(Sigma, H)
+    R = sqrtm_spd(H)
+    return R @ np.linalg.eigh(R @ Sigma @ R)[1][:, -1]
+
+
+def minimax_covariance(H, c: float) -> np.ndarray:
+    r"""Sigma* = (c/d) H^{-1}: the unique minimiser of V over {Sigma >= 0 : tr(H Sigma) = c},
+    with value V(Sigma*) = c/d.  Theorem 3.2, CONFIRMED."""
+    H = check.spd_matrix("H", H)
+    c = check.positive("c", c)
+    return (c / H.shape[0]) * np.linalg.inv(H)
+
+
+def gaussian_entropy(Sigma) -> float:
+    """Differential entropy of N(0, Sigma): (1/2) log((2 pi e)^d det Sigma)."""
+    Sigma = check.spd_matrix("Sigma", Sigma)
+    d = Sigma.shape[0]
+    return 0.5 * (d * np.log(2 * np.pi * np.e) + np.linalg.slogdet(Sigma)[1])
+
+
+def maxent_entropy(H, c: float) -> float:
+    r"""h* = (1/2) log((2 pi e)^d (c/d)^d / det H), the entropy of the unique maximiser
+    N(0, (c/d) H^{-1}) under E Z = 0, E[Z^T H Z] = c.  Theorem 3.3 CONFIRMED; closed form
+    DERIVED."""
+    H = check.spd_matrix("H", H)
+    c = check.positive("c", c)
+    d = H.shape[0]
+    return 0.5 * (d * np.log(2 * np.pi * np.e * c / d) - np.linalg.slogdet(H)[1])
+
+
+def price_of_isotropy(H) -> float:
+    r"""rho(H) = V(Sigma_iso)/V(Sigma*) = d lambda_max(H) / tr H, with Sigma_iso = (c/tr H) I.
+
+    Theorem 3.4, CONFIRMED: independent of c, 1 <= rho <= d, rho = 1 iff H is proportional to I.
+    """
+    H = check.spd_matrix("H", H)
+    lam = np.linalg.eigvalsh(H)
+    return float(H.shape[0] * lam[-1] / lam.sum())
+
+
+def worst_price_condition(d: int, kappa: float) -> float:
+    r"""sup {rho(H) : kappa(H) <= kappa} = d kappa / (kappa + d - 1), attained at the spectrum
+    (kappa m, m, ..., m).  DERIVED."""
+    d = check.integer("d", d, minimum=1)
+    kappa = check.real("kappa", kappa, low=1.0)
+    return d * kappa / (kappa + d - 1)
+
+
+def entropy_price(H) -> float:
+    r"""h(N(0, Sigma*)) - h(N(0, Sigma_iso)) = KL(N(0, Sigma_iso) || N(0, Sigma*))
+    = (d/2) log(AM/GM) of the eigenvalues of H.  DERIVED (tr(Sigma*^{-1} Sigma_iso) = d)."""
+    H = check.spd_matrix("H", H)
+    lam = np.linalg.eigvalsh(H)
+    return float(0.5 * len(lam) * (np.log(lam.mean()) - np.mean(np.log(lam))))
+
+
+def h_whiten(Z, H) -> np.ndarray:
+    r"""Z' = Z H^{1/2} on a batch (rows are samples): Cov(Z') = H^{1/2} Sigma H^{1/2}, so
+    Sigma = alpha H^{-1} iff the whitened covariance is alpha I.  Prop. 3.5 / Lemma 4.1,
+    CONFIRMED."""
+    H = check.spd_matrix("H", H)
+    Z = check.finite_array("Z", Z, ndim=2)
+    if Z.shape[1] != H.shape[0]:
+        raise ValueError(f"Z must have {H.shape[0]} columns to match H, got {Z.shape}")
+    return Z @ sqrtm_spd(H)
+
+
+def oracle_geometry(S, c: float) -> np.ndarray:
+    r"""H = (c/d) S^{-1}, for which Sigma*(H) = S: the oracle family spans the SPD cone.
+    Prop. 3.7, CONFIRMED."""
+    S = check.spd_matrix("S", S)
+    c = check.positive("c", c)
+    return (c / S.shape[0]) * np.linalg.inv(S)
+
+
+def misalignment_ratio(H, Sigma0) -> float:
+    r"""rho(H; Sigma0) = V(Sigma0^H)/V(Sigma*) = d lambda_max(Sigma0^{1/2} H Sigma0^{1/2}) / tr(H Sigma0),
+    the price of a fixed covariance shape Sigma0 rescaled to the budget.
+
+    RECONSTRUCTION of the v1-abstract result on the non-canonicity of fixed marginals
+    (spec §2.8): rho in [1, d], rho = 1 iff H is proportional to Sigma0^{-1}; invariant to
+    scaling H; Sigma0 = I gives :func:`price_of_isotropy`.
+    """
+    H = check.spd_matrix("H", H)
+    Sigma0 = check.spd_matrix("Sigma0", Sigma0)
+    if Sigma0.shape != H.shape:
+        raise ValueError(f"Sigma0 must have the shape of H {H.shape}, got {Sigma0.shape}")
+    R = sqrtm_spd(Sigma0)
+    lam = np.linalg.eigvalsh(R @ H @ R)
+    return float(H.shape[0] * lam[-1] / lam.sum())
+
+
+def worst_case_geometry(Sigma0, eps: float, u=None) -> np.ndarray:
+    r"""H_eps = Sigma0^{-1/2} (u u^T + eps I) Sigma0^{-1/2}, with rho(H_eps; Sigma0)
+    = d (1 + eps)/(1 + d eps) -> d as eps -> 0: every fixed shape can be made to pay the
+    full price d.  RECONSTRUCTION (spec §2.8, claim 2); u defaults to e_1."""
+    Sigma0 = check.spd_matrix("Sigma0", Sigma0)
+    eps = check.positive("eps", eps)
+    d = Sigma0.shape[0]
+    if u is None:
+        u = np.eye(d)[0]
+    u = check.finite_array("u", u, shape=(d,))
+    norm = np.linalg.norm(u)
+    if norm == 0:
+        raise ValueError("u must be a non-zero vector")
+    u = u / norm
+    lam, U = np.linalg.eigh(Sigma0)
+    inv_sqrt = (U / np.sqrt(lam)) @ U.T
+    H = inv_sqrt @ (np.outer(u, u) + eps * np.eye(d)) @ inv_sqrt
+    return 0.5 * (H + H.T)
+
+
+def optimal_predictive_risk(Sigma, C) -> float:
+    r"""R*(C) = min_g E ||Z_b - g(Z_a)||^2 = tr(Sigma - C^T Sigma^{-1} C) for jointly Gaussian
+    views with marginals N(0, Sigma) and cross-covariance C = Cov(Z_a, Z_b).
+
+    RECONSTRUCTION of the v1-abstract coupling non-identifiability (spec §2.9): every
+    admissible C = Sigma^{1/2} K Sigma^{1/2}, ||K||_op <= 1, has the same marginals (so the same
+    value of any marginal regulariser) while R* ranges over [0, tr Sigma].
+    """
+    Sigma = check.spd_matrix("Sigma", Sigma)
+    C = check.finite_array("C", C, shape=Sigma.shape)
+    lam, U = np.linalg.eigh(Sigma)
+    inv_sqrt = (U / np.sqrt(lam)) @ U.T
+    K = inv_sqrt @ C @ inv_sqrt
+    if np.linalg.norm(K, 2) > 1 + 1e-9:
+        raise ValueError(f"C is not a valid cross-covariance for marginals Sigma: "
+                         f"||Sigma^-1/2 C Sigma^-1/2||_op = {np.linalg.norm(K, 2):.6g} > 1")
+    return float(np.trace(Sigma - C.T @ np.linalg.solve(Sigma, C)))
+
+
+def participation_ratio(eigenvalues) -> float:
+    """PR = (sum lambda)^2 / sum lambda^2, in [1, rank]."""
+    lam = check.finite_array("eigenvalues", eigenvalues, ndim=1)
+    return float(lam.sum() ** 2 / np.sum(lam**2))
+
+
+def effective_rank(eigenvalues) -> float:
+    """erank = exp(Shannon entropy of lambda / sum lambda) (zeros contribute nothing)."""
+    lam = check.finite_array("eigenvalues", eigenvalues, ndim=1)
+    p = lam / lam.sum()
+    p = p[p > 0]
+    return float(np.exp(-np.sum(p * np.log(p))))

@@ -1,0 +1,153 @@
+"""Hamiltonian geometry (arXiv:2605.20107, spec §2 and check values T1-T4, T7-T10)."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minimal_models import hamiltonian_geometry as hg
+
+
+def random_spd(rng, d, spread=3.0):
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    return (Q * np.exp(rng.uniform(-spread, spread, d))) @ Q.T
+
+
+spd_cases = st.tuples(st.integers(1, 6), st.integers(0, 2**32 - 1))
+
+
+def test_t1_minimax_and_price():
+    H = np.diag([1.0, 2, 3, 4])
+    S = hg.minimax_covariance(H, 2.0)
+    np.testing.assert_allclose(S, np.diag([0.5, 0.25, 1 / 6, 0.125]), rtol=1e-14)
+    assert np.trace(H @ S) == pytest.approx(2.0, rel=1e-14)
+    assert hg.worst_case_variance(S, H) == pytest.approx(0.5, rel=1e-12)
+    assert hg.worst_case_variance(0.2 * np.eye(4), H) == pytest.approx(0.8, rel=1e-12)
+    assert hg.price_of_isotropy(H) == pytest.approx(1.6, rel=1e-12)
+
+
+def test_t2_t3_price_values():
+    assert hg.price_of_isotropy(np.diag([10.0, 1, 1, 1])) == pytest.approx(40 / 13, rel=1e-12)
+    assert hg.worst_price_condition(4, 10) == pytest.approx(3.0769230769, rel=1e-9)
+    L = 2 * np.eye(8) - np.roll(np.eye(8), 1, 0) - np.roll(np.eye(8), -1, 0)
+    H = L + 0.1 * np.eye(8)
+    np.testing.assert_allclose(np.linalg.eigvalsh(H), [0.1, 0.685786, 0.685786, 2.1, 2.1,
+                                                       3.514214, 3.514214, 4.1], atol=5e-7)
+    assert hg.price_of_isotropy(H) == pytest.approx(1.9523809524, rel=1e-9)
+
+
+def test_t4_t5_entropies():
+    H = np.diag([1.0, 2, 3, 4])
+    assert hg.entropy_price(H) == pytest.approx(0.2435545486, rel=1e-9)
+    S_star, S_iso = hg.minimax_covariance(H, 2.0), (2.0 / 10) * np.eye(4)
+    kl = 0.5 * (np.trace(np.linalg.solve(S_star, S_iso)) - 4
+                + np.linalg.slogdet(S_star)[1] - np.linalg.slogdet(S_iso)[1])
+    assert np.trace(np.linalg.solve(S_star, S_iso)) == pytest.approx(4.0, rel=1e-12)
+    assert kl == pytest.approx(hg.entropy_price(H), rel=1e-12)
+    assert hg.maxent_entropy(H, 2.0) == pytest.approx(2.7004328565, rel=1e-9)
+    assert hg.gaussian_entropy(S_star) == pytest.approx(hg.maxent_entropy(H, 2.0), rel=1e-12)
+
+
+def test_t7_worst_case_geometry_values():
+    rng = np.random.default_rng(3)
+    Sigma0 = random_spd(rng, 5, 1.0)
+    u = rng.standard_normal(5)
+    for eps, expected in [(1, 1.6666666667), (0.1, 3.6666666667), (0.01, 4.8095238095),
+                          (0.001, 4.9800995025)]:
+        rho = hg.misalignment_ratio(hg.worst_case_geometry(Sigma0, eps, u), Sigma0)
+        assert rho == pytest.approx(expected, rel=1e-9)
+    assert hg.misalignment_ratio(np.linalg.inv(Sigma0), Sigma0) == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("kappa,bound", [(2, 1.6667), (10, 3.5714), (100, 4.8077)])
+def test_t8_bounded_condition_witness(kappa, bound):
+    rng = np.random.default_rng(kappa)
+    Sigma0 = random_spd(rng, 5, 1.0)
+    v = np.linalg.eigh(Sigma0)[1][:, -1]
+    H = np.eye(5) + (kappa - 1) * np.outer(v, v)
+    assert hg.misalignment_ratio(H, Sigma0) >= bound - 1e-4
+    assert hg.worst_price_condition(5, kappa) == pytest.approx(bound, abs=1e-4)
+
+
+def test_t9_predictive_risk_at_fixed_marginals():
+    rng = np.random.default_rng(0)
+    Sigma = random_spd(rng, 4, 1.0)
+    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    half = hg.sqrtm_spd(Sigma)
+    R = half @ Q @ np.linalg.inv(half)
+    assert abs(hg.optimal_predictive_risk(Sigma, Sigma)) < 1e-10
+    assert abs(hg.optimal_predictive_risk(Sigma, Sigma @ R.T)) < 1e-10
+    assert hg.optimal_predictive_risk(Sigma, np.zeros((4, 4))) == pytest.approx(np.trace(Sigma))
+    assert hg.optimal_predictive_risk(Sigma, 0.5 * Sigma) == pytest.approx(0.75 * np.trace(Sigma))
+    with pytest.raises(ValueError, match="not a valid cross-covariance"):
+        hg.optimal_predictive_risk(Sigma, 2.0 * Sigma)
+
+
+def test_t10_spectral_summaries():
+    lam = np.array([4.0, 2, 1, 1])
+    assert hg.effective_rank(lam) == pytest.approx(2**1.75, rel=1e-10)
+    assert hg.participation_ratio(lam) == pytest.approx(32 / 11, rel=1e-12)
+
+
+@given(spd_cases, st.floats(0.1, 10.0))
+def test_price_of_isotropy_bounds_and_c_independence(case, c):
+    d, seed = case
+    H = random_spd(np.random.default_rng(seed), d)
+    rho = hg.price_of_isotropy(H)
+    assert 1 - 1e-12 <= rho <= d + 1e-12
+    iso = (c / np.trace(H)) * np.eye(d)
+    ratio = hg.worst_case_variance(iso, H) / hg.worst_case_variance(hg.minimax_covariance(H, c), H)
+    assert ratio == pytest.approx(rho, rel=1e-9)
+    assert hg.price_of_isotropy(3.7 * np.eye(d)) == pytest.approx(1.0, rel=1e-12)
+
+
+@given(spd_cases, st.integers(0, 2**32 - 1))
+def test_minimax_covariance_beats_every_feasible_covariance(case, seed2):
+    d, seed = case
+    rng = np.random.default_rng(seed)
+    H, c = random_spd(rng, d), 2.0
+    S_star = hg.minimax_covariance(H, c)
+    G = np.random.default_rng(seed2).standard_normal((d, d))
+    S = G @ G.T + 1e-3 * np.eye(d)
+    S = c * S / np.trace(H @ S)  # feasible: tr(H S) = c
+    assert hg.worst_case_variance(S, H) >= c / d * (1 - 1e-10)
+    assert hg.gaussian_entropy(S) <= hg.maxent_entropy(H, c) + 1e-10
+    w = hg.worst_case_task(S, H)
+    assert w @ np.linalg.solve(H, w) == pytest.approx(1.0, rel=1e-9)
+    assert w @ S @ w == pytest.approx(hg.worst_case_variance(S, H), rel=1e-9)
+    assert hg.worst_case_variance(S_star, H) == pytest.approx(c / d, rel=1e-10)
+
+
+@given(spd_cases, st.floats(0.01, 100.0))
+def test_misalignment_ratio_range_and_scale_invariance(case, scale):
+    d, seed = case
+    rng = np.random.default_rng(seed)
+    H, Sigma0 = random_spd(rng, d), random_spd(rng, d, 1.0)
+    rho = hg.misalignment_ratio(H, Sigma0)
+    assert 1 - 1e-10 <= rho <= d + 1e-10
+    assert hg.misalignment_ratio(scale * H, Sigma0) == pytest.approx(rho, rel=1e-10)
+    assert hg.misalignment_ratio(H, np.eye(d)) == pytest.approx(hg.price_of_isotropy(H), rel=1e-10)
+    S = random_spd(rng, d)
+    np.testing.assert_allclose(hg.minimax_covariance(hg.oracle_geometry(S, 1.5), 1.5), S,
+                               rtol=1e-8, atol=1e-12 * np.abs(S).max())
+
+
+def test_whitening_maps_the_minimax_covariance_to_a_multiple_of_identity():
+    rng = np.random.default_rng(1)
+    H = random_spd(rng, 3, 1.0)
+    Z = rng.multivariate_normal(np.zeros(3), hg.minimax_covariance(H, 3.0), size=200_000)
+    np.testing.assert_allclose(np.cov(hg.h_whiten(Z, H).T), np.eye(3), atol=0.02)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: hg.price_of_isotropy(np.array([[1.0, 2], [0, 1]])), "H must be symmetric"),
+    (lambda: hg.price_of_isotropy(np.diag([1.0, -1])), "H must be positive definite"),
+    (lambda: hg.minimax_covariance(np.eye(2), 0.0), r"c=0.0 is outside"),
+    (lambda: hg.worst_case_variance(np.eye(3), np.eye(2)), "Sigma must have the shape of H"),
+    (lambda: hg.misalignment_ratio(np.eye(2), np.eye(3)), "Sigma0 must have the shape of H"),
+    (lambda: hg.worst_case_geometry(np.eye(2), -1.0), "eps=-1.0"),
+    (lambda: hg.price_of_isotropy(np.full((2, 2), np.nan)), "H contains NaN"),
+])
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
