@@ -210,16 +210,30 @@ def run_f4(quick: bool) -> FigureResult:
 
 # ------------------------------------------------------------------------- phase diagram
 
-def phase_diagram_spec(quick: bool) -> SweepSpec:
-    """Model A phase diagram: frustration p x classes K (x seeds), hard pairs, unit-sum."""
-    model = FrustrationFlow(n_per_class=20 if quick else 50, dim=8 if quick else 16,
-                            t_max=100.0, n_times=41, solver="ode")
+def _phase_spec(name, quick, axis, quick_values, full_values, description, **fixed):
+    """A Model A phase diagram sweep: frustration p x one more axis x seeds (hard, unit-sum)."""
+    model = FrustrationFlow(dim=8 if quick else 16, t_max=100.0, n_times=41, solver="ode",
+                            **fixed)
     ps = (0.0, 0.05, 0.1, 0.2, 0.3) if quick else tuple(np.round(np.arange(0, 0.31, 0.025), 3))
-    Ks = (2, 3, 4, 6) if quick else (2, 3, 4, 6, 8)
     seeds = (0, 1) if quick else (0, 1, 2, 3)
-    return SweepSpec("modelA_phase_K", model, chunk_size=16,
-                     axes=[("frustration", ps), ("n_classes", Ks), ("seed_A", seeds)],
-                     description="Model A: collapse ratio over frustration x classes")
+    return SweepSpec(name, model, chunk_size=16, description=description,
+                     axes=[("frustration", ps), (axis, quick_values if quick else full_values),
+                           ("seed_A", seeds)])
+
+
+def phase_diagram_spec(quick: bool) -> SweepSpec:
+    """Model A phase diagram: frustration p x classes K (x seeds)."""
+    return _phase_spec("modelA_phase_K", quick, "n_classes", (2, 3, 4, 6), (2, 3, 4, 6, 8),
+                       "Model A: collapse ratio over frustration x classes",
+                       n_per_class=20 if quick else 50)
+
+
+def phase_diagram_n_spec(quick: bool) -> SweepSpec:
+    """Model A phase diagram: frustration p x samples per class n (x seeds), K = 4."""
+    return _phase_spec("modelA_phase_n", quick, "n_per_class", (10, 20, 40),
+                       (10, 20, 50, 100, 200),
+                       "Model A: collapse ratio over frustration x samples per class",
+                       n_classes=4)
 
 
 def run_phase(quick: bool) -> FigureResult:
@@ -264,17 +278,6 @@ FIGURES = [
                  "collapse ratio over frustration x classes with the predicted rate overlaid",
                  "quick ~20 s, full ~3 min", run_phase),
 ]
-
-def phase_diagram_n_spec(quick: bool) -> SweepSpec:
-    """Model A phase diagram: frustration p x samples per class n (x seeds), K = 4."""
-    model = FrustrationFlow(n_classes=4, dim=8 if quick else 16, t_max=100.0, n_times=41)
-    ps = (0.0, 0.05, 0.1, 0.2, 0.3) if quick else tuple(np.round(np.arange(0, 0.31, 0.025), 3))
-    ns = (10, 20, 40) if quick else (10, 20, 50, 100, 200)
-    seeds = (0, 1) if quick else (0, 1, 2, 3)
-    return SweepSpec("modelA_phase_n", model, chunk_size=16,
-                     axes=[("frustration", ps), ("n_per_class", ns), ("seed_A", seeds)],
-                     description="Model A: collapse ratio over frustration x samples per class")
-
 
 SWEEPS = {
     "modelA_phase_K": (phase_diagram_spec, "Model A ODE: frustration x classes K x seeds"),
