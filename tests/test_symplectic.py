@@ -1,0 +1,115 @@
+"""Symplectic integrators and diagnostics (spec §3, check values I1, I3-I7)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minimal_models import symplectic as sp
+
+
+def mlp_potential(seed, d=4, hidden=16, b=0.1, s=0.02):
+    """HamJEPA-form potential V(q) = b/2 ||q||^2 + s f(q), f a random two-layer GELU MLP."""
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(seed), 3)
+    W1 = jax.random.normal(k1, (hidden, d)) / np.sqrt(d)
+    W2 = jax.random.normal(k2, (hidden, hidden)) / np.sqrt(hidden)
+    w3 = jax.random.normal(k3, (hidden,)) / np.sqrt(hidden)
+
+    def V(q):
+        h = jax.nn.gelu(W2 @ jax.nn.gelu(W1 @ q))
+        return 0.5 * b * q @ q + s * w3 @ h
+
+    return V
+
+
+@settings(max_examples=12)  # each example compiles a new potential's Jacobian
+@given(st.integers(0, 10**6), st.sampled_from([(0.05, 2), (0.1, 2), (0.5, 10)]))
+def test_i1_leapfrog_on_mlp_potentials_is_symplectic_reversible_volume_preserving(seed, setting):
+    dt, K = setting
+    V = mlp_potential(seed)
+    g = jax.grad(V)
+    rng = np.random.default_rng(seed)
+    q, p = jnp.asarray(rng.standard_normal(4)), jnp.asarray(rng.standard_normal(4))
+    A = sp.flow_jacobian(sp.leapfrog, g, q, p, dt, K)
+    assert sp.symplecticity_defect(A) <= 1e-13
+    assert abs(sp.logabsdet(A)) <= 1e-13
+    assert sp.sv_pairing_error(A) <= 1e-10
+    assert sp.inverse_error(sp.leapfrog, g, q, p, dt, K) <= 1e-13
+
+
+def test_i1_explicit_euler_fails_the_same_checks():
+    V = mlp_potential(0)
+    g = jax.grad(V)
+    q, p = jnp.ones(4) * 0.3, jnp.ones(4) * -0.2
+    A = sp.flow_jacobian(sp.explicit_euler, g, q, p, 0.05, 2)
+    assert sp.symplecticity_defect(A) > 1e-5
+    assert sp.logabsdet(A) > 1e-4
+    assert sp.inverse_error(sp.explicit_euler, g, q, p, 0.05, 2) > 1e-5
+
+
+def test_i3_hamjepa_defaults_quadratic_matrix():
+    g = lambda q: 0.1 * q  # noqa: E731  b = 0.1, s = 0
+    A = sp.flow_jacobian(sp.leapfrog, g, jnp.zeros(1), jnp.zeros(1), 0.05, 1)
+    np.testing.assert_allclose(A, [[0.999875, 0.05], [-0.0049996875, 0.999875]], atol=1e-13)
+    A2 = sp.flow_jacobian(sp.leapfrog, g, jnp.zeros(1), jnp.zeros(1), 0.05, 2)
+    np.testing.assert_allclose(A2, [[0.99950003125, 0.0999875],
+                                    [-0.009998125078125, 0.99950003125]], atol=1e-13)
+    F = sp.quadratic_exact_flow(np.array([[0.1]]), 0.1)
+    assert F[0, 0] == pytest.approx(0.9995000417, abs=1e-10)
+    assert F[0, 1] == pytest.approx(0.0999833342, abs=1e-10)
+    q, p = sp.leapfrog(lambda q: 0.0 * q, jnp.array([1.0]), jnp.array([2.0]), 0.05, 2)
+    assert float(q[0]) == pytest.approx(1.2) and float(p[0]) == 2.0  # b = 0: the loophole
+
+
+def test_i4_i5_i6_harmonic_oscillator():
+    w, h = 1.3, 0.1
+    g = lambda q: w**2 * q  # noqa: E731
+    M = sp.flow_jacobian(sp.leapfrog, g, jnp.zeros(1), jnp.zeros(1), h, 1)
+    np.testing.assert_allclose(M, [[0.99155, 0.1], [-0.168285975, 0.99155]], atol=1e-12)
+    def step(state, _):
+        q, p = state
+        energies = (0.5 * p[0] ** 2 + 0.5 * w**2 * q[0] ** 2,
+                    0.5 * p[0] ** 2 + 0.5 * w**2 * (1 - h**2 * w**2 / 4) * q[0] ** 2)
+        return sp.leapfrog(g, q, p, h, 1), energies
+
+    _, (H, shadow) = jax.lax.scan(step, (jnp.array([0.7]), jnp.array([0.2])), None,
+                                  length=10_000)
+    H, shadow = np.asarray(H), np.asarray(shadow)
+    assert H[0] == pytest.approx(0.43405)
+    assert np.ptp(H) == pytest.approx(1.8342e-3, rel=1e-2)
+    assert np.ptp(shadow) <= 1e-13
+    E = sp.flow_jacobian(sp.explicit_euler, g, jnp.zeros(1), jnp.zeros(1), h, 1)
+    assert np.linalg.det(E) == pytest.approx(1.0169, rel=1e-12)
+    q, p = sp.explicit_euler(g, jnp.array([0.7]), jnp.array([0.2]), h, 100)
+    assert float(0.5 * p[0] ** 2 + 0.5 * w**2 * q[0] ** 2) / H[0] == pytest.approx(5.3434867,
+                                                                                  rel=1e-7)
+    S = sp.flow_jacobian(sp.symplectic_euler, g, jnp.zeros(1), jnp.zeros(1), h, 1)
+    Q = np.array([[w**2, -0.5 * h * w**2], [-0.5 * h * w**2, 1.0]]) / 2
+    assert np.linalg.det(S) == pytest.approx(1.0, abs=1e-15)
+    assert np.abs(S.T @ Q @ S - Q).max() <= 1e-15
+
+
+@pytest.mark.parametrize("h,H_ptp,shadow_ptp", [(0.2, 4.625e-3, 3.194e-5),
+                                                (0.1, 1.156e-3, 1.993e-6)])
+def test_i7_pendulum_modified_hamiltonian(h, H_ptp, shadow_ptp):
+    V = lambda q: 1 - jnp.cos(q[0])  # noqa: E731
+    g = jax.grad(V)
+    n = int(round(200 / h))
+
+    def step(state, _):
+        q, p = sp.leapfrog(g, *state, h, 1)
+        return (q, p), (0.5 * p @ p + V(q), sp.modified_hamiltonian(V, q, p, h))
+
+    _, (H, Hs) = jax.lax.scan(step, (jnp.array([1.0]), jnp.array([0.3])), None, length=n)
+    assert float(np.ptp(H)) == pytest.approx(H_ptp, rel=1e-2)
+    assert float(np.ptp(Hs)) == pytest.approx(shadow_ptp, rel=1e-2)
+
+
+def test_exact_quadratic_flow_is_symplectic_and_preserves_the_gibbs_covariance():
+    H = np.diag([1.0, 2, 3, 4])
+    F = sp.quadratic_exact_flow(H, 0.7)
+    assert sp.symplecticity_defect(F) <= 1e-14
+    C = np.block([[np.linalg.inv(H), np.zeros((4, 4))], [np.zeros((4, 4)), np.eye(4)]])
+    np.testing.assert_allclose(F @ C @ F.T, C, atol=1e-14)
