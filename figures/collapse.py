@@ -6,6 +6,7 @@ No physics is computed here beyond reductions for display (seed means, final/pea
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from .style import label_figure, new_figure
 
@@ -58,6 +59,8 @@ def plot_collapse_timescales(rates, two_class, *, title="", status="RECONSTRUCTI
         ax.plot(p, 1 / r["lambda_first"], "--", color=colour, lw=1, label=f"n={n}: first order")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # label only the simulated p values
+    ax.set_xticks(p, [f"{v:g}" for v in p])
     ax.set_xlabel("frustration p")
     ax.set_ylabel(r"$\tau_{collapse} = 1/\lambda_{slow}$")
     ax.set_title(f"(a) K = {int(rates.attrs.get('n_classes', 0))}")
