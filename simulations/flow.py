@@ -59,13 +59,16 @@ def solve_flow(
     dt0: float | None = None,
     max_steps: int = 200_000,
     throw: bool = False,
+    restart_at_outputs: bool = False,
 ) -> FlowSolution:
     """Integrate ``dz/dt = vector_field(t, z, args)`` from t = 0 to ``ts[-1]``, saving at ``ts``.
 
-    Adaptive steps with a PID controller at ``rtol``/``atol``, restarted at every output time
-    (``max_steps`` applies per interval).  ``result`` is the first non-zero diffrax RESULTS code
-    of any interval (0 = success).  Works on concrete arrays and under ``jit``/``vmap`` (then
-    ``ts`` must be an array argument of fixed length).
+    Adaptive steps with a PID controller at ``rtol``/``atol``.  By default one solve saves at
+    ``ts`` through the solver's dense output.  ``restart_at_outputs=True`` restarts the solve
+    at every output time instead, so each saved state is a step end point (``max_steps`` then
+    applies per interval).  ``result`` is 0 on success, else the first failure's diffrax
+    RESULTS code; states from the failure on are NaN.  Works on concrete arrays and under
+    ``jit``/``vmap`` (then ``ts`` must be an array argument of fixed length).
     """
     import diffrax
     import jax
@@ -81,6 +84,14 @@ def solve_flow(
     z0 = jnp.asarray(z0)
     term, stepper = diffrax.ODETerm(vector_field), _diffrax_solver(solver)
     controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    if not restart_at_outputs:
+        sol = diffrax.diffeqsolve(term, stepper, t0=0.0, t1=ts[-1], dt0=dt0, y0=z0, args=args,
+                                  saveat=diffrax.SaveAt(ts=ts), stepsize_controller=controller,
+                                  max_steps=max_steps, throw=throw)
+        # diffrax leaves inf at the times it did not reach; mark them as missing, not numbers
+        zs = jnp.where(jnp.isfinite(sol.ys), sol.ys, jnp.nan)
+        return FlowSolution(ts=ts, zs=zs, result=sol.result._value,
+                            num_steps=sol.stats["num_steps"])
 
     def interval(z, bounds):
         # one adaptive solve per output interval: the loop carries only the state, and every

@@ -14,6 +14,7 @@ equal the unpadded ones exactly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -25,6 +26,22 @@ from minimal_models import frustration as model_a
 from .flow import SOLVERS, solve_flow
 
 __all__ = ["FrustrationFlow"]
+
+
+# Host-side helpers shared by many points of a grid (every seed of one (K, n, p)): cached.
+@functools.lru_cache(maxsize=4096)
+def _log_grid(t_min, t_max, n_times):
+    return tuple(np.concatenate([[0.0], np.geomspace(t_min, t_max, n_times - 1)]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _predicted_slow_rate(kind, K, n, p, q, eta_x, eta_y, nu):
+    rates = dict(eta_x=eta_x, eta_y=eta_y, nu=nu)
+    if kind == "clean" or p == 0:
+        return 0.0
+    if kind == "soft":
+        return model_a.first_order_slow_rate(K, n, p, j=q * (1 - q), **rates)
+    return model_a.symmetric_cubic_slow_rate(K, n, p, **rates)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +117,7 @@ class FrustrationFlow:
 
     def times(self) -> np.ndarray:
         """Output grid: t = 0 followed by n_times - 1 log-spaced times in [t_min, t_max]."""
-        return np.concatenate([[0.0], np.geomspace(self.t_min, self.t_max, self.n_times - 1)])
+        return np.array(_log_grid(self.t_min, self.t_max, self.n_times))
 
     def layout(self, models) -> tuple:
         shared = {(m.n_times,) for m in models}
@@ -123,13 +140,8 @@ class FrustrationFlow:
         return model_a.normalisation_factor(self.normalisation, self.n_samples, self.n_classes)
 
     def predicted_slow_rate(self) -> float:
-        K, n, p = self.n_classes, self.n_per_class, self.frustration
-        rates = dict(eta_x=self.eta_x, eta_y=self.eta_y, nu=self.nu())
-        if self.kind == "clean" or p == 0:
-            return 0.0
-        if self.kind == "soft":
-            return model_a.first_order_slow_rate(K, n, p, j=self.q * (1 - self.q), **rates)
-        return model_a.symmetric_cubic_slow_rate(K, n, p, **rates)
+        return _predicted_slow_rate(self.kind, self.n_classes, self.n_per_class,
+                                    self.frustration, self.q, self.eta_x, self.eta_y, self.nu())
 
     def prepare(self, layout) -> dict:
         N_max, K_max, d_max, _ = layout

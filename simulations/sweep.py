@@ -181,19 +181,6 @@ def _batched(model):
     return jax.jit(jax.vmap(model.evaluate))
 
 
-def _placement(chunk_size: int):
-    """Shard a chunk's point axis over all local devices when it divides evenly."""
-    import jax
-
-    devices = jax.local_devices()
-    if len(devices) == 1 or chunk_size % len(devices):
-        return lambda inputs: inputs
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    sharding = NamedSharding(Mesh(np.array(devices), ("points",)), PartitionSpec("points"))
-    return lambda inputs: jax.device_put(inputs, sharding)
-
-
 def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
               progress: bool = True, on_chunk: Callable[[int], None] | None = None):
     """Run (or resume) a sweep and return it as an :class:`xarray.Dataset`.
@@ -249,7 +236,6 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
 
     done = np.asarray(group["done"][:])
     todo = [c for c in range(n_chunks) if not done[c]]
-    place = _placement(size)
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -257,8 +243,12 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
         bar = tqdm(total=n_chunks, initial=n_chunks - len(todo), desc=f"sweep {spec.name}",
                    unit="chunk")
     try:
-        for c in todo:
-            result = jax.device_get(batched(place(first if c == 0 else chunk_inputs(c))))
+        inputs = (first if todo[0] == 0 else chunk_inputs(todo[0])) if todo else None
+        for i, c in enumerate(todo):
+            running = batched(inputs)  # dispatched asynchronously ...
+            if i + 1 < len(todo):
+                inputs = chunk_inputs(todo[i + 1])  # ... so the host prepares the next chunk
+            result = jax.device_get(running)
             start, stop = c * size, min((c + 1) * size, spec.n_points)
             for name, values in result.items():
                 group[name][start:stop] = values[: stop - start]

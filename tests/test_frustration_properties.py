@@ -110,8 +110,10 @@ def test_closed_form_matches_diffrax_and_scipy_to_1e_8():
     vf = lambda t, z, a: F.vector_field(a, z)  # noqa: E731
     dx = solve_flow(vf, Z0, ts, args=A)
     sp = solve_flow_scipy(vf, Z0, ts, args=A, method="DOP853")
-    assert int(dx.result) == 0 and sp.result == 0
+    restarted = solve_flow(vf, Z0, ts, args=A, restart_at_outputs=True)
+    assert int(dx.result) == 0 and sp.result == 0 and int(restarted.result) == 0
     assert np.max(np.abs(np.asarray(dx.zs) - cf)) / scale <= 1e-8
+    assert np.max(np.abs(np.asarray(restarted.zs) - cf)) / scale <= 1e-8
     assert np.max(np.abs(sp.zs - cf)) / scale <= 1e-8
     lsoda = solve_flow_scipy(vf, Z0, ts, args=A, method="LSODA", rtol=1e-11, atol=1e-13)
     assert np.max(np.abs(lsoda.zs - cf)) / scale <= 1e-8
@@ -120,9 +122,11 @@ def test_closed_form_matches_diffrax_and_scipy_to_1e_8():
 def test_diffrax_reports_failure_instead_of_raising():
     A = F.coupling_matrix(3, 4, 0.2)
     Z0 = F.initial_state(3, 4, 2)
-    sol = solve_flow(lambda t, z, a: F.vector_field(a, z), Z0, np.array([0.0, 50.0]), args=A,
-                     max_steps=3)
-    assert int(sol.result) != 0
+    for restart in (False, True):
+        sol = solve_flow(lambda t, z, a: F.vector_field(a, z), Z0, np.array([0.0, 50.0]),
+                         args=A, max_steps=3, restart_at_outputs=restart)
+        assert int(sol.result) != 0
+        assert np.all(np.isnan(np.asarray(sol.zs)[1]))  # the unreached state is not a number
 
 
 def test_vector_field_is_minus_gradient_of_loss():
