@@ -33,6 +33,8 @@ __all__ = [
     "optimal_predictive_risk",
     "participation_ratio",
     "effective_rank",
+    "logdet_trace_floor",
+    "spectral_bounds",
 ]
 
 
@@ -211,3 +213,32 @@ def effective_rank(eigenvalues) -> float:
     p = lam / lam.sum()
     p = p[p > 0]
     return float(np.exp(-np.sum(p * np.log(p))))
+
+
+def logdet_trace_floor(k: int, tau: float, m: float) -> float:
+    r"""Prop. 4.13 (CONFIRMED): log det Sigma >= k tau and tr Sigma <= m imply
+
+        lambda_min >= e^{k tau} (k - 1)^{k - 1} / m^{k - 1}
+
+    (the other k - 1 eigenvalues multiply to at most (m/(k - 1))^{k - 1} by AM-GM)."""
+    k = check.integer("k", k, minimum=2)
+    tau = check.real("tau", tau)
+    m = check.positive("m", m)
+    return float(np.exp(k * tau + (k - 1) * (np.log(k - 1) - np.log(m))))
+
+
+def spectral_bounds(c: float, r0: float, k: int, tau: float) -> dict:
+    r"""Thm 4.14 / Cor 4.15 (CONFIRMED): tr Sigma = c, PR(Sigma) >= r0 and
+    (1/k) log det Sigma >= tau imply
+
+        lambda_max <= c / sqrt(r0),   lambda_min >= e^{k tau} (sqrt(r0)/c)^{k-1},
+        kappa <= e^{-k tau} (c / sqrt(r0))^k.
+    """
+    c = check.positive("c", c)
+    r0 = check.real("r0", r0, low=1.0)
+    k = check.integer("k", k, minimum=1)
+    tau = check.real("tau", tau)
+    root = np.sqrt(r0)
+    return {"lambda_max": c / root,
+            "lambda_min": float(np.exp(k * tau) * (root / c) ** (k - 1)),
+            "kappa": float(np.exp(-k * tau) * (c / root) ** k)}

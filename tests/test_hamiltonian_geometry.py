@@ -151,3 +151,32 @@ def test_whitening_maps_the_minimax_covariance_to_a_multiple_of_identity():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@given(st.integers(2, 8), st.integers(0, 2**32 - 1))
+def test_r5_anti_collapse_bounds_hold_for_random_spd(k, seed):
+    rng = np.random.default_rng(seed)
+    lam = np.exp(rng.uniform(-4, 2, k))
+    tau = np.mean(np.log(lam))  # the tightest floor this Sigma satisfies
+    c = lam.sum()
+    r0 = hg.participation_ratio(lam)
+    assert lam.min() >= hg.logdet_trace_floor(k, tau, c) * (1 - 1e-10)
+    b = hg.spectral_bounds(c, r0, k, tau)
+    assert lam.max() <= b["lambda_max"] * (1 + 1e-12)
+    assert lam.min() >= b["lambda_min"] * (1 - 1e-10)
+    assert lam.max() / lam.min() <= b["kappa"] * (1 + 1e-10)
+
+
+def test_r5_log_det_floor_alone_admits_a_spike():
+    # Prop 4.10: lambda_2..k = eps, lambda_1 = e^{k tau} eps^{-(k-1)}: (1/k) log det = tau, PR -> 1
+    k, tau = 8, 0.0
+    prs = []
+    for eps in (1e-1, 1e-2, 1e-3):
+        lam = np.array([np.exp(k * tau) * eps ** (-(k - 1))] + [eps] * (k - 1))
+        assert np.mean(np.log(lam)) == pytest.approx(tau, abs=1e-12)
+        prs.append(hg.participation_ratio(lam))
+    assert prs[-1] < 1 + 1e-9 and prs == sorted(prs, reverse=True)
+    # a trace budget admits rank 1 (Prop 4.9) and PR is scale invariant (Prop 4.11)
+    assert hg.participation_ratio(np.array([2.0, 0, 0])) == 1.0
+    lam = np.array([3.0, 1.0, 0.5])
+    assert hg.participation_ratio(7 * lam) == pytest.approx(hg.participation_ratio(lam))
