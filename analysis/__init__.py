@@ -11,6 +11,7 @@ from .collapse import (
     label_spread,
     nearest_label_accuracy,
 )
+from .diagnostics import sliced_w1_profile, whiten_by_reference
 from .timescales import first_crossing_time, fit_decay_rate
 
 __all__ = [
@@ -25,4 +26,6 @@ __all__ = [
     "label_gram",
     "label_spread",
     "nearest_label_accuracy",
+    "sliced_w1_profile",
+    "whiten_by_reference",
 ]
