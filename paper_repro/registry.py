@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import minimal_collapse
+from . import hamiltonian, minimal_collapse
 
-FIGURES = {config.name: config for config in minimal_collapse.FIGURES}
+FIGURES = {config.name: config for config in minimal_collapse.FIGURES + hamiltonian.FIGURES}
 
 # name -> (factory(quick: bool) -> SweepSpec, one-line description)
 SWEEPS = dict(minimal_collapse.SWEEPS)

@@ -20,7 +20,8 @@ def test_parse_assignment():
 def test_list_names_every_figure_and_sweep(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("F2", "F3", "F4", "PD_modelA", "modelA_phase_K", "modelA_phase_n"):
+    for name in ("F2", "F3", "F4", "PD_modelA", "HG_price", "HG_integrators", "modelA_phase_K",
+                 "modelA_phase_n"):
         assert name in out
 
 
@@ -46,9 +47,10 @@ def test_cli_errors_are_clear_and_write_nothing(tmp_path, capsys):
     assert main(["repro", "F99", "--out", str(tmp_path)]) == 2
 
 
-def test_repro_writes_figures_and_report(tmp_path):
-    assert main(["repro", "F4", "--quick", "--out", str(tmp_path)]) == 0
-    for name in ("F4.pdf", "F4.png", "report.md"):
+@pytest.mark.parametrize("figure", ["F4", "HG_price"])
+def test_repro_writes_figures_and_report(tmp_path, figure):
+    assert main(["repro", figure, "--quick", "--out", str(tmp_path)]) == 0
+    for name in (f"{figure}.pdf", f"{figure}.png", "report.md"):
         assert (tmp_path / name).exists()
     report = (tmp_path / "report.md").read_text()
-    assert "RECONSTRUCTION" in report and "| F4 |" in report and "**FAIL**" not in report
+    assert "RECONSTRUCTION" in report and f"| {figure} |" in report and "**FAIL**" not in report
