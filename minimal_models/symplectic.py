@@ -38,6 +38,13 @@ def J_matrix(n: int) -> np.ndarray:
     return np.block([[zero, eye], [-eye, zero]])
 
 
+def _iterate(step, q, p, n_steps: int):
+    """Apply a one-step map (q, p) -> (q, p) n_steps times with lax.scan."""
+    (q, p), _ = jax.lax.scan(lambda state, _: (step(*state), None),
+                             (jnp.asarray(q), jnp.asarray(p)), None, length=n_steps)
+    return q, p
+
+
 def leapfrog(grad_V, q, p, dt, n_steps: int):
     r"""K-step kick-drift-kick leapfrog Phi^(K) = Psi_dt^K (Thm 4.4, CONFIRMED):
 
@@ -46,50 +53,37 @@ def leapfrog(grad_V, q, p, dt, n_steps: int):
     Symplectic and symmetric: ``leapfrog(grad_V, *leapfrog(grad_V, q, p, dt, K), -dt, K)``
     returns (q, p) up to round-off.  Returns the final ``(q, p)``.
     """
-    def step(state, _):
-        q, p = state
+    def step(q, p):
         p = p - 0.5 * dt * grad_V(q)
         q = q + dt * p
-        p = p - 0.5 * dt * grad_V(q)
-        return (q, p), None
+        return q, p - 0.5 * dt * grad_V(q)
 
-    (q, p), _ = jax.lax.scan(step, (jnp.asarray(q), jnp.asarray(p)), None, length=n_steps)
-    return q, p
+    return _iterate(step, q, p, n_steps)
 
 
 def leapfrog_dkd(grad_V, q, p, dt, n_steps: int):
     """Drift-kick-drift leapfrog: q += dt/2 p; p -= dt grad V(q); q += dt/2 p."""
-    def step(state, _):
-        q, p = state
+    def step(q, p):
         q = q + 0.5 * dt * p
         p = p - dt * grad_V(q)
-        q = q + 0.5 * dt * p
-        return (q, p), None
+        return q + 0.5 * dt * p, p
 
-    (q, p), _ = jax.lax.scan(step, (jnp.asarray(q), jnp.asarray(p)), None, length=n_steps)
-    return q, p
+    return _iterate(step, q, p, n_steps)
 
 
 def symplectic_euler(grad_V, q, p, dt, n_steps: int):
     """p <- p - dt grad V(q); q <- q + dt p (new p).  Order 1, symplectic, not symmetric."""
-    def step(state, _):
-        q, p = state
+    def step(q, p):
         p = p - dt * grad_V(q)
-        return (q + dt * p, p), None
+        return q + dt * p, p
 
-    (q, p), _ = jax.lax.scan(step, (jnp.asarray(q), jnp.asarray(p)), None, length=n_steps)
-    return q, p
+    return _iterate(step, q, p, n_steps)
 
 
 def explicit_euler(grad_V, q, p, dt, n_steps: int):
     """q+ = q + dt p, p+ = p - dt grad V(q) from the old state: the non-symplectic contrast
     (det of the step Jacobian = det(I + dt^2 Hess V) != 1)."""
-    def step(state, _):
-        q, p = state
-        return (q + dt * p, p - dt * grad_V(q)), None
-
-    (q, p), _ = jax.lax.scan(step, (jnp.asarray(q), jnp.asarray(p)), None, length=n_steps)
-    return q, p
+    return _iterate(lambda q, p: (q + dt * p, p - dt * grad_V(q)), q, p, n_steps)
 
 
 def quadratic_exact_flow(H, t) -> np.ndarray:
