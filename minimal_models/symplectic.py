@@ -29,6 +29,9 @@ __all__ = [
     "sv_pairing_error",
     "inverse_error",
     "energy_drift",
+    "momentum_flip_error",
+    "liouville_area_ratio",
+    "symplectic_factorisation",
 ]
 
 
@@ -153,3 +156,45 @@ def inverse_error(integrator, grad_V, q, p, dt, n_steps: int) -> float:
 def energy_drift(H_start, H_end, eps: float = 1e-12):
     """Relative energy drift (H_T - H_0)/(|H_0| + eps)."""
     return (H_end - H_start) / (jnp.abs(H_start) + eps)
+
+
+def momentum_flip_error(integrator, grad_V, q, p, dt, n_steps: int) -> float:
+    """Run forward, flip p, run forward again, flip p: a reversible scheme returns to (q, p)."""
+    q1, p1 = integrator(grad_V, q, p, dt, n_steps)
+    q2, p2 = integrator(grad_V, q1, -p1, dt, n_steps)
+    return float(max(jnp.abs(q2 - q).max(), jnp.abs(-p2 - p).max()))
+
+
+def liouville_area_ratio(integrator, grad_V, *, centre=(0.5, 0.0), half_width=0.35,
+                         n_grid: int = 41, dt=0.1, n_steps: int = 250) -> float:
+    """Phase-space area of a mapped square blob over its initial area (1 for area-preserving
+    maps).  The blob is an n_grid x n_grid lattice; each mapped cell is split into two
+    triangles whose areas are summed (spec §3.2 showcase)."""
+    qs = np.linspace(centre[0] - half_width, centre[0] + half_width, n_grid)
+    ps = np.linspace(centre[1] - half_width, centre[1] + half_width, n_grid)
+    Q, P = np.meshgrid(qs, ps, indexing="ij")
+    q1, p1 = integrator(grad_V, jnp.asarray(Q), jnp.asarray(P), dt, n_steps)
+
+    def area(x, y):
+        def tri(i0, j0, i1, j1, i2, j2):
+            ax, ay = x[i1, j1] - x[i0, j0], y[i1, j1] - y[i0, j0]
+            bx, by = x[i2, j2] - x[i0, j0], y[i2, j2] - y[i0, j0]
+            return 0.5 * np.abs(ax * by - ay * bx)
+
+        s0, s1 = slice(0, -1), slice(1, None)
+        return float(np.sum(tri(s0, s0, s1, s0, s1, s1)) + np.sum(tri(s0, s0, s1, s1, s0, s1)))
+
+    return area(np.asarray(q1), np.asarray(p1)) / area(Q, P)
+
+
+def symplectic_factorisation(A):
+    r"""Prop. B.3 (CONFIRMED): A = [[a, b], [c, d]] symplectic with d invertible factorises as
+
+        A = [[I, B], [0, I]] [[d^{-T}, 0], [0, d]] [[I, 0], [C, I]],  B = b d^{-1}, C = d^{-1} c,
+
+    with B and C symmetric.  Returns (B, d, C)."""
+    A = np.asarray(A, dtype=np.float64)
+    n = A.shape[0] // 2
+    b, c, d = A[:n, n:], A[n:, :n], A[n:, n:]
+    d_inv = np.linalg.inv(d)
+    return b @ d_inv, d, d_inv @ c

@@ -149,3 +149,43 @@ def test_sliced_w1_of_identical_clouds_is_zero_and_detects_a_shift():
     assert sliced_w1_profile(Z, Z, thetas)["max"] == 0.0
     shifted = sliced_w1_profile(Z + np.array([0.5, 0.0]), Z, thetas)
     assert shifted["max"] == pytest.approx(0.5, rel=1e-12)  # theta = 0: the full shift
+
+
+def test_i10_momentum_flip():
+    q, p = jnp.array([0.5]), jnp.array([0.3])
+    assert sp.momentum_flip_error(sp.leapfrog, jnp.sin, q, p, 0.1, 250) <= 1e-12
+    assert sp.momentum_flip_error(sp.explicit_euler, jnp.sin, q, p, 0.1, 250) == pytest.approx(
+        16.3, abs=0.3)
+
+
+def test_i11_liouville_area_ratio():
+    leap41 = sp.liouville_area_ratio(sp.leapfrog, jnp.sin)
+    leap81 = sp.liouville_area_ratio(sp.leapfrog, jnp.sin, n_grid=81)
+    assert leap41 == pytest.approx(0.99976, abs=1e-5)
+    assert leap81 == pytest.approx(0.99994, abs=1e-5)
+    assert abs(leap81 - 1) < abs(leap41 - 1)  # discretisation error of the area, not of the map
+    assert 7.0 <= sp.liouville_area_ratio(sp.explicit_euler, jnp.sin) <= 8.0
+
+
+def _random_symplectic(rng, n):
+    S1, S2 = rng.standard_normal((2, n, n))
+    S1, S2 = S1 + S1.T, S2 + S2.T
+    M = rng.standard_normal((n, n)) + 3 * np.eye(n)
+    eye, zero = np.eye(n), np.zeros((n, n))
+    upper = np.block([[eye, S1], [zero, eye]])
+    lower = np.block([[eye, zero], [S2, eye]])
+    scale = np.block([[np.linalg.inv(M).T, zero], [zero, M]])
+    return upper @ scale @ lower @ upper
+
+
+@given(st.integers(0, 10**6))
+def test_i8_symplectic_factorisation(seed):
+    A = _random_symplectic(np.random.default_rng(seed), 3)
+    assert sp.symplecticity_defect(A) <= 1e-9 * np.abs(A).max() ** 2
+    B, d, C = sp.symplectic_factorisation(A)
+    scale = max(1.0, np.abs(A).max())
+    assert np.abs(B - B.T).max() <= 1e-12 * scale and np.abs(C - C.T).max() <= 1e-12 * scale
+    n, eye, zero = 3, np.eye(3), np.zeros((3, 3))
+    rebuilt = (np.block([[eye, B], [zero, eye]]) @ np.block([[np.linalg.inv(d).T, zero], [zero, d]])
+               @ np.block([[eye, zero], [C, eye]]))
+    assert np.abs(rebuilt - A).max() <= 1e-12 * scale  # spec I8: <= 1e-12, relative to |A|
