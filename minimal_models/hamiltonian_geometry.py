@@ -35,6 +35,8 @@ __all__ = [
     "effective_rank",
     "logdet_trace_floor",
     "spectral_bounds",
+    "gibbs_lift_sample",
+    "gibbs_partition",
 ]
 
 
@@ -242,3 +244,30 @@ def spectral_bounds(c: float, r0: float, k: int, tau: float) -> dict:
     return {"lambda_max": c / root,
             "lambda_min": float(np.exp(k * tau) * (root / c) ** (k - 1)),
             "kappa": float(np.exp(-k * tau) * (c / root) ** k)}
+
+
+def gibbs_lift_sample(H, c: float, n: int, key):
+    r"""Exact samples of the quadratic lift's Gibbs law pi_H ~ exp(-(d/c) H_H(q, p)),
+    H_H = (1/2) q^T H q + (1/2)||p||^2: independent q ~ N(0, (c/d) H^{-1}), p ~ N(0, (c/d) I),
+    so E[q^T H q] = E||p||^2 = c.  Prop. 3.6, CONFIRMED.  ``key`` is a JAX PRNG key; returns
+    (q, p) as numpy arrays of shape (n, d)."""
+    import jax
+
+    H = check.spd_matrix("H", H)
+    c = check.positive("c", c)
+    n = check.integer("n", n, minimum=1)
+    d = H.shape[0]
+    kq, kp = jax.random.split(key)
+    lam, U = np.linalg.eigh(H)
+    cov_sqrt = (U / np.sqrt(lam)) @ U.T * np.sqrt(c / d)
+    q = np.asarray(jax.random.normal(kq, (n, d), dtype=np.float64)) @ cov_sqrt
+    p = np.sqrt(c / d) * np.asarray(jax.random.normal(kp, (n, d), dtype=np.float64))
+    return q, p
+
+
+def gibbs_partition(H, c: float) -> float:
+    r"""Z_H = integral of exp(-(d/c) H_H) = (2 pi c/d)^d det(H)^{-1/2}.  Prop. 3.6, CONFIRMED."""
+    H = check.spd_matrix("H", H)
+    c = check.positive("c", c)
+    d = H.shape[0]
+    return float(np.exp(d * np.log(2 * np.pi * c / d) - 0.5 * np.linalg.slogdet(H)[1]))

@@ -180,3 +180,20 @@ def test_r5_log_det_floor_alone_admits_a_spike():
     assert hg.participation_ratio(np.array([2.0, 0, 0])) == 1.0
     lam = np.array([3.0, 1.0, 0.5])
     assert hg.participation_ratio(7 * lam) == pytest.approx(hg.participation_ratio(lam))
+
+
+def test_t5_gibbs_lift_moments_and_partition():
+    import jax
+
+    H = np.diag([1.0, 2, 3, 4])
+    assert hg.gibbs_partition(H, 2.0) == pytest.approx(19.8835474451, rel=1e-9)
+    q, p = hg.gibbs_lift_sample(H, 2.0, 400_000, jax.random.PRNGKey(0))
+    assert np.mean(np.einsum("ni,ij,nj->n", q, H, q)) == pytest.approx(2.0, rel=1e-2)
+    assert np.mean(np.sum(p**2, axis=1)) == pytest.approx(2.0, rel=1e-2)
+    np.testing.assert_allclose(np.cov(q.T), hg.minimax_covariance(H, 2.0), atol=5e-3)
+    # the partition function is the normaliser: a 1-D check by quadrature
+    from scipy.integrate import dblquad
+
+    val, _ = dblquad(lambda p_, q_: np.exp(-(1 / 0.5) * (0.5 * 3.0 * q_**2 + 0.5 * p_**2)),
+                     -10, 10, -10, 10)
+    assert val == pytest.approx(hg.gibbs_partition(np.array([[3.0]]), 0.5), rel=1e-8)
