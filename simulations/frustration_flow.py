@@ -204,6 +204,7 @@ class FrustrationFlow:
 
         A, ts = inp["A"], inp["ts"]
         N = A.shape[0]
+        lam = None  # eigenvalues of H^{1/2} L_G H^{1/2}, when the closed form computed them
         if self.solver == "ode":
             sol = solve_flow(
                 lambda t, z, a: model_a.vector_field(a["A"], z, eta_x=a["eta_x"],
@@ -234,8 +235,9 @@ class FrustrationFlow:
         out.update(result=jnp.asarray(result, jnp.int32),
                    num_steps=jnp.asarray(num_steps, jnp.int32), lambda_pred=inp["lambda_pred"])
         if self.spectrum:
-            S, _ = self._generator(inp)
-            lam = inp["nu"] * jnp.linalg.eigvalsh(S)
+            if lam is None:
+                lam = jnp.linalg.eigvalsh(self._generator(inp)[0])
+            lam = inp["nu"] * lam
             # padded nodes add exact zeros at the bottom; the slow modes follow the true zero mode
             idx = jnp.arange(lam.shape[0]) - inp["n_pad_zeros"]
             slow = (idx >= 1) & (idx <= inp["n_labels"] - 1)
