@@ -11,6 +11,8 @@ batch shape; they are pure JAX (jit, vmap and jacfwd work through them).
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,6 +23,11 @@ __all__ = [
     "leapfrog_dkd",
     "symplectic_euler",
     "explicit_euler",
+    "SCHEMES",
+    "HAMILTONIANS",
+    "integrator",
+    "learnable_hamiltonian",
+    "nonseparable_leapfrog",
     "quadratic_exact_flow",
     "modified_hamiltonian",
     "flow_jacobian",
@@ -87,6 +94,64 @@ def explicit_euler(grad_V, q, p, dt, n_steps: int):
     """q+ = q + dt p, p+ = p - dt grad V(q) from the old state: the non-symplectic contrast
     (det of the step Jacobian = det(I + dt^2 Hess V) != 1)."""
     return _iterate(lambda q, p: (q + dt * p, p - dt * grad_V(q)), q, p, n_steps)
+
+
+SCHEMES = {"kdk": leapfrog, "dkd": leapfrog_dkd, "symplectic_euler": symplectic_euler,
+           "explicit_euler": explicit_euler}
+HAMILTONIANS = ("separable", "quadratic", "learnable_nonseparable")
+
+
+def integrator(scheme: str = "kdk", *, hamiltonian: str = "separable"):
+    """The K-step map ``(grad_V, q, p, dt, n_steps) -> (q, p)`` named by ``scheme``.
+
+    The separable schemes need H = (1/2)||p||^2 + V(q) ("separable", or its "quadratic" special
+    case).  For the author's ``learnable_nonseparable`` H the explicit splitting is not
+    symplectic, so it is refused here; use :func:`nonseparable_leapfrog` to study it on purpose.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme={scheme!r} is not one of {sorted(SCHEMES)}")
+    if hamiltonian not in HAMILTONIANS:
+        raise ValueError(f"hamiltonian={hamiltonian!r} is not one of {list(HAMILTONIANS)}")
+    if hamiltonian == "learnable_nonseparable":
+        raise ValueError(
+            f"hamiltonian={hamiltonian!r} with scheme={scheme!r}: explicit splitting of a "
+            "non-separable H(q, p) is not symplectic; allowed hamiltonians for these schemes "
+            "are 'separable' and 'quadratic' (nonseparable_leapfrog runs it with a warning)")
+    return SCHEMES[scheme]
+
+
+def learnable_hamiltonian(f, s):
+    """The author's non-separable ``LearnableHamiltonian`` (CONFIRMED in code):
+    H(q, p) = (1/2)(||q||^2 + ||p||^2) + s f([q, p])."""
+    def H(q, p):
+        return 0.5 * (q @ q + p @ p) + s * f(jnp.concatenate([q, p]))
+
+    return H
+
+
+def nonseparable_leapfrog(H, q, p, dt, n_steps: int, *, allow_nonsymplectic: bool = False):
+    r"""Explicit kick-drift-kick applied to a general H(q, p) (1-D q, p):
+
+        p <- p - (dt/2) dH/dq(q, p);   q <- q + dt dH/dp(q, p);   p <- p - (dt/2) dH/dq(q, p).
+
+    When H is not separable the kick depends on p, its Jacobian is no longer a symmetric shear,
+    and the map is NOT symplectic (spec §3.1).  Refused with ``ValueError`` unless
+    ``allow_nonsymplectic=True``, which runs it with a ``UserWarning`` (for diagnostics only).
+    """
+    if not allow_nonsymplectic:
+        raise ValueError("allow_nonsymplectic=False: explicit leapfrog on a non-separable "
+                         "Hamiltonian is not symplectic; pass allow_nonsymplectic=True to run "
+                         "it anyway (allowed: True or False)")
+    warnings.warn("explicit leapfrog on a non-separable Hamiltonian is not symplectic",
+                  UserWarning, stacklevel=2)
+    dH_dq, dH_dp = jax.grad(H, argnums=0), jax.grad(H, argnums=1)
+
+    def step(q, p):
+        p = p - 0.5 * dt * dH_dq(q, p)
+        q = q + dt * dH_dp(q, p)
+        return q, p - 0.5 * dt * dH_dq(q, p)
+
+    return _iterate(step, q, p, n_steps)
 
 
 def quadratic_exact_flow(H, t) -> np.ndarray:

@@ -189,3 +189,35 @@ def test_i8_symplectic_factorisation(seed):
     rebuilt = (np.block([[eye, B], [zero, eye]]) @ np.block([[np.linalg.inv(d).T, zero], [zero, d]])
                @ np.block([[eye, zero], [C, eye]]))
     assert np.abs(rebuilt - A).max() <= 1e-12 * scale  # spec I8: <= 1e-12, relative to |A|
+
+
+def test_integrator_registry_and_bad_names():
+    assert sp.integrator("kdk") is sp.leapfrog
+    assert sp.integrator("explicit_euler", hamiltonian="quadratic") is sp.explicit_euler
+    with pytest.raises(ValueError, match="scheme='rk4'"):
+        sp.integrator("rk4")
+    with pytest.raises(ValueError, match="hamiltonian='nonsep'"):
+        sp.integrator("kdk", hamiltonian="nonsep")
+
+
+def test_learnable_nonseparable_hamiltonian_is_refused_and_really_not_symplectic():
+    with pytest.raises(ValueError, match="not symplectic"):
+        sp.integrator("kdk", hamiltonian="learnable_nonseparable")
+    f = mlp_potential(3, d=8, b=0.0, s=1.0)  # an MLP on the joint state [q, p]
+    q, p = jnp.full(4, 0.3), jnp.full(4, -0.2)
+    with pytest.raises(ValueError, match="allow_nonsymplectic"):
+        sp.nonseparable_leapfrog(sp.learnable_hamiltonian(f, 0.2), q, p, 0.1, 2)
+
+    def jacobian(s):
+        H = sp.learnable_hamiltonian(f, s)
+        phi = lambda z: jnp.concatenate(  # noqa: E731
+            sp.nonseparable_leapfrog(H, z[:4], z[4:], 0.1, 2, allow_nonsymplectic=True))
+        return np.asarray(jax.jacfwd(phi)(jnp.concatenate([q, p])))
+
+    with pytest.warns(UserWarning, match="not symplectic"):
+        coupled = jacobian(0.2)
+    with pytest.warns(UserWarning):
+        separable = jacobian(0.0)  # s = 0 is the separable harmonic case: symplectic again
+    assert sp.symplecticity_defect(separable) <= 1e-14
+    assert sp.symplecticity_defect(coupled) > 1e-5
+    assert abs(sp.logabsdet(coupled)) > 1e-5
