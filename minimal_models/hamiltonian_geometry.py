@@ -31,6 +31,8 @@ __all__ = [
     "misalignment_ratio",
     "worst_case_geometry",
     "optimal_predictive_risk",
+    "coupling_from_contraction",
+    "sample_coupled_views",
     "participation_ratio",
     "effective_rank",
     "logdet_trace_floor",
@@ -201,6 +203,38 @@ def optimal_predictive_risk(Sigma, C) -> float:
         raise ValueError(f"C is not a valid cross-covariance for marginals Sigma: "
                          f"||Sigma^-1/2 C Sigma^-1/2||_op = {np.linalg.norm(K, 2):.6g} > 1")
     return float(np.trace(Sigma - C.T @ np.linalg.solve(Sigma, C)))
+
+
+def coupling_from_contraction(Sigma, K) -> np.ndarray:
+    r"""C = Sigma^{1/2} K Sigma^{1/2}: every Gaussian coupling of two N(0, Sigma) views, for
+    ||K||_op <= 1 (RECONSTRUCTION, spec §2.9).  K = Q orthogonal gives a deterministic map."""
+    Sigma = check.spd_matrix("Sigma", Sigma)
+    K = check.finite_array("K", K, shape=Sigma.shape)
+    if np.linalg.norm(K, 2) > 1 + 1e-9:
+        raise ValueError(f"K has operator norm {np.linalg.norm(K, 2):.6g}; allowed: <= 1")
+    root = sqrtm_spd(Sigma)
+    return root @ K @ root
+
+
+def sample_coupled_views(Sigma, C, n: int, rng):
+    r"""n joint draws of (Z_a, Z_b) with both marginals N(0, Sigma) and Cov(Z_a, Z_b) = C:
+
+        Z_a ~ N(0, Sigma),   Z_b = Z_a Sigma^{-1} C + E,   E ~ N(0, Sigma - C^T Sigma^{-1} C).
+
+    The residual covariance may be singular (a deterministic coupling); its square root is taken
+    on the clipped spectrum.  ``rng`` is a numpy Generator.  Returns two (n, d) arrays."""
+    Sigma = check.spd_matrix("Sigma", Sigma)
+    C = check.finite_array("C", C, shape=Sigma.shape)
+    n = check.integer("n", n, minimum=1)
+    residual = Sigma - C.T @ np.linalg.solve(Sigma, C)
+    lam, U = np.linalg.eigh(0.5 * (residual + residual.T))
+    if lam[0] < -1e-9 * np.abs(Sigma).max():
+        raise ValueError("C is not a valid cross-covariance for marginals Sigma "
+                         f"(Sigma - C^T Sigma^-1 C has eigenvalue {lam[0]:.3g} < 0)")
+    d = Sigma.shape[0]
+    Z_a = rng.standard_normal((n, d)) @ sqrtm_spd(Sigma)
+    noise = rng.standard_normal((n, d)) @ ((U * np.sqrt(np.clip(lam, 0, None))) @ U.T)
+    return Z_a, Z_a @ np.linalg.solve(Sigma, C) + noise
 
 
 def participation_ratio(eigenvalues) -> float:

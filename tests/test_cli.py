@@ -20,8 +20,8 @@ def test_parse_assignment():
 def test_list_names_every_figure_and_sweep(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("F2", "F3", "F4", "PD_modelA", "HG_price", "HG_integrators", "modelA_phase_K",
-                 "modelA_phase_n"):
+    for name in ("F2", "F3", "F4", "PD_modelA", "HG_price", "HG_integrators", "HG_risk",
+                 "HG_pendulum", "modelA_phase_K", "modelA_phase_n"):
         assert name in out
 
 
@@ -47,7 +47,7 @@ def test_cli_errors_are_clear_and_write_nothing(tmp_path, capsys):
     assert main(["repro", "F99", "--out", str(tmp_path)]) == 2
 
 
-@pytest.mark.parametrize("figure", ["F4", "HG_price"])
+@pytest.mark.parametrize("figure", ["F4", "HG_price", "HG_integrators", "HG_risk", "HG_pendulum"])
 def test_repro_writes_figures_and_report(tmp_path, figure):
     assert main(["repro", figure, "--quick", "--out", str(tmp_path)]) == 0
     for name in (f"{figure}.pdf", f"{figure}.png", "report.md"):

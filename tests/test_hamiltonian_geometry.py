@@ -197,3 +197,48 @@ def test_t5_gibbs_lift_moments_and_partition():
     val, _ = dblquad(lambda p_, q_: np.exp(-(1 / 0.5) * (0.5 * 3.0 * q_**2 + 0.5 * p_**2)),
                      -10, 10, -10, 10)
     assert val == pytest.approx(hg.gibbs_partition(np.array([[3.0]]), 0.5), rel=1e-8)
+
+
+def random_contraction(rng, d):
+    U, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    V, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    return (U * rng.uniform(0, 1, d)) @ V.T
+
+
+@given(st.integers(0, 10**6))
+def test_every_contraction_coupling_keeps_risk_in_range(seed):
+    rng = np.random.default_rng(seed)
+    Sigma = random_spd(rng, 4, 1.0)
+    risk = hg.optimal_predictive_risk(Sigma, hg.coupling_from_contraction(Sigma, random_contraction(rng, 4)))
+    assert -1e-10 <= risk <= np.trace(Sigma) * (1 + 1e-12)
+    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))  # orthogonal K: a deterministic map
+    assert abs(hg.optimal_predictive_risk(Sigma, hg.coupling_from_contraction(Sigma, Q))) < 1e-9
+
+
+def test_orthogonal_contraction_is_the_map_sigma_r_transpose():
+    rng = np.random.default_rng(1)
+    Sigma = random_spd(rng, 4, 1.0)
+    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    half = hg.sqrtm_spd(Sigma)
+    R = half @ Q @ np.linalg.inv(half)
+    np.testing.assert_allclose(hg.coupling_from_contraction(Sigma, Q.T), Sigma @ R.T, atol=1e-12)
+    with pytest.raises(ValueError, match="operator norm"):
+        hg.coupling_from_contraction(Sigma, 1.5 * Q)
+
+
+def test_sampled_views_have_fixed_marginals_and_the_predicted_risk():
+    rng = np.random.default_rng(2)
+    Sigma = random_spd(rng, 3, 1.0)
+    n = 40000
+    for K in (np.zeros((3, 3)), 0.5 * np.eye(3), random_contraction(rng, 3)):
+        C = hg.coupling_from_contraction(Sigma, K)
+        Za, Zb = hg.sample_coupled_views(Sigma, C, n, rng)
+        scale = np.abs(Sigma).max()
+        np.testing.assert_allclose(np.cov(Za.T), Sigma, atol=0.05 * scale)
+        np.testing.assert_allclose(np.cov(Zb.T), Sigma, atol=0.05 * scale)
+        np.testing.assert_allclose(Za.T @ Zb / n, C, atol=0.05 * scale)
+        B = np.linalg.lstsq(Za, Zb, rcond=None)[0]  # the best predictor is linear here
+        empirical = np.mean(np.sum((Zb - Za @ B) ** 2, axis=1))
+        assert empirical == pytest.approx(hg.optimal_predictive_risk(Sigma, C), rel=0.03)
+    with pytest.raises(ValueError, match="not a valid cross-covariance"):
+        hg.sample_coupled_views(Sigma, 2 * Sigma, 10, rng)
