@@ -11,7 +11,7 @@ from .collapse import (
     label_spread,
     nearest_label_accuracy,
 )
-from .diagnostics import sliced_w1_profile, whiten_by_reference
+from .diagnostics import rollout_covariance_stats, sliced_w1_profile, whiten_by_reference
 from .timescales import first_crossing_time, fit_decay_rate
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "label_gram",
     "label_spread",
     "nearest_label_accuracy",
+    "rollout_covariance_stats",
     "sliced_w1_profile",
     "whiten_by_reference",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sliced_w1_profile", "whiten_by_reference"]
+__all__ = ["rollout_covariance_stats", "sliced_w1_profile", "whiten_by_reference"]
 
 
 def whiten_by_reference(Z, Z_ref):
@@ -33,3 +33,21 @@ def sliced_w1_profile(Z_model, Z_ref, thetas) -> dict:
     a, b = np.sort(Z_model @ U, axis=0), np.sort(Z_ref @ U, axis=0)
     g = np.mean(np.abs(a - b), axis=0)
     return {"g": g, "mean": float(g.mean()), "max": float(g.max())}
+
+
+def rollout_covariance_stats(states) -> dict:
+    """Trace, log-determinant and smallest eigenvalue of the state cloud's covariance at every
+    step of a rollout (spec §3.2): a volume-preserving predictor keeps log det constant for a
+    linear map, so a falling log det or lambda_min locates collapse in the encoder (Prop 4.16).
+
+    ``states`` has shape (n_steps, n_samples, dim); returns arrays of length n_steps.
+    """
+    states = np.asarray(states, dtype=np.float64)
+    if states.ndim != 3 or states.shape[1] < 2:
+        raise ValueError(f"states must have shape (n_steps, n_samples >= 2, dim), "
+                         f"got {states.shape}")
+    centred = states - states.mean(axis=1, keepdims=True)
+    cov = np.einsum("tni,tnj->tij", centred, centred) / (states.shape[1] - 1)
+    lam = np.linalg.eigvalsh(cov)
+    return {"trace": lam.sum(axis=1), "logdet": np.linalg.slogdet(cov)[1],
+            "lambda_min": lam[:, 0]}

@@ -221,3 +221,27 @@ def test_learnable_nonseparable_hamiltonian_is_refused_and_really_not_symplectic
     assert sp.symplecticity_defect(separable) <= 1e-14
     assert sp.symplecticity_defect(coupled) > 1e-5
     assert abs(sp.logabsdet(coupled)) > 1e-5
+
+
+def test_i2_author_unit_test_bounds():
+    V = mlp_potential(7, b=1.0, s=0.01)
+    q, p = jnp.full(4, 0.4), jnp.full(4, 0.1)
+    A = sp.flow_jacobian(sp.leapfrog, jax.grad(V), q, p, 0.1, 2)
+    assert sp.symplecticity_defect(A) < 1e-3
+    assert abs(np.linalg.det(A) - 1) < 1e-2
+
+
+def test_rollout_covariance_stats_volume_preservation_under_a_linear_symplectic_map():
+    from analysis import rollout_covariance_stats
+
+    H = np.diag([0.5, 2.0])
+    rng = np.random.default_rng(0)
+    s0 = rng.standard_normal((2000, 4)) @ np.diag([1.0, 0.3, 0.5, 2.0])
+    states = [s0 @ sp.quadratic_exact_flow(H, t).T for t in np.linspace(0, 3, 7)]
+    stats = rollout_covariance_stats(np.stack(states))
+    np.testing.assert_allclose(stats["logdet"], stats["logdet"][0], atol=1e-10)  # det F = 1
+    assert not np.allclose(stats["trace"], stats["trace"][0], rtol=1e-3)  # but not isotropic
+    damped = rollout_covariance_stats(np.stack([s0 * np.exp(-t) for t in range(3)]))
+    np.testing.assert_allclose(np.diff(damped["logdet"]), -8.0, atol=1e-10)  # log det(e^-1 I_4)^2
+    with pytest.raises(ValueError, match="n_samples"):
+        rollout_covariance_stats(np.zeros((3, 4)))
