@@ -10,24 +10,33 @@ t_eval interpolant misses the tolerance by orders of magnitude (``--scipy-dense`
 cheaper, less accurate baseline instead).  Deviations are reported between the two solvers and
 against the exact closed form.  Timings are wall-clock ratios in one process (shared machines
 are noisy: compare ratios, not seconds).  The closed-form path of the engine is timed on the
-same grid as well.  The engine is timed twice: the first run includes the one
-jit compilation of the chunk function, the second reuses it (the steady state of a long sweep).
-The last line is ``ratio <SciPy time / warm sweep-engine time>``.
+same grid as well.  The engine is timed first with the one jit compilation of the chunk
+function, then ``--repeats`` more times with it cached (the steady state of a long sweep; the
+median is reported, since a one-second run on a shared machine is at the mercy of its
+neighbours, while the ~40 s SciPy loop averages them out).
+
+XLA runs single-threaded here (``CPU_XLA_FLAGS``; ``--xla-multithread`` turns that off): the
+chunk's arrays are too small for intra-op threads to pay, and the second core then prepares the
+next chunk's host inputs while XLA runs.  SciPy is single-threaded either way.
+The last line is ``ratio <SciPy time / median warm sweep-engine time>``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import statistics
 import time
 
 import numpy as np
 
-from minimal_models import frustration as model_a
-from simulations import FrustrationFlow, SweepSpec, run_sweep, solve_flow_scipy
+CPU_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
-def build_spec(points: int, chunk_size: int, solver: str = "dopri8") -> SweepSpec:
+def build_spec(points: int, chunk_size: int, solver: str = "dopri8"):
+    from simulations import FrustrationFlow, SweepSpec
+
     seeds = max(1, points // 20)
     model = FrustrationFlow(n_classes=4, n_per_class=5, dim=2, t_min=1e-2, t_max=20.0,
                             n_times=21, solver="ode", ode_solver=solver, rtol=1e-8, atol=1e-10,
@@ -42,15 +51,25 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--chunk-size", type=int, default=500)
     parser.add_argument("--solver", default="dopri8", help="diffrax solver of the sweep engine")
+    parser.add_argument("--repeats", type=int, default=3, help="warm engine runs (median)")
+    parser.add_argument("--xla-multithread", action="store_true",
+                        help="keep XLA's default intra-op threading")
     parser.add_argument("--scipy-dense", action="store_true",
                         help="time SciPy with its t_eval interpolant instead of restarting at "
                              "every output time (faster, far less accurate baseline)")
     args = parser.parse_args()
-    spec = build_spec(args.points, args.chunk_size, args.solver)
+    if not args.xla_multithread:  # must precede JAX's backend initialisation
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + CPU_XLA_FLAGS).strip()
     import jax
 
+    from minimal_models import frustration as model_a
+    from simulations import run_sweep, solve_flow_scipy
+
+    spec = build_spec(args.points, args.chunk_size, args.solver)
+
     print(f"JAX devices: {len(jax.local_devices())} x {jax.local_devices()[0].platform}; "
-          f"engine solver {args.solver}, chunk size {args.chunk_size}")
+          f"engine solver {args.solver}, chunk size {args.chunk_size}; "
+          f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}")
     model = spec.model
     print(f"{spec.n_points} Model A points (K={model.n_classes}, n={model.n_per_class}, "
           f"d={model.dim}, t in [0, {model.t_max}], {model.n_times} output times), "
@@ -59,9 +78,12 @@ def main() -> None:
     start = time.perf_counter()
     ds = run_sweep(spec, progress=False)
     t_sweep_cold = time.perf_counter() - start
-    start = time.perf_counter()
-    run_sweep(spec, progress=False)  # a second run: the jit cache is warm
-    t_sweep_warm = time.perf_counter() - start
+    warm = []
+    for _ in range(args.repeats):  # the jit cache is warm now
+        start = time.perf_counter()
+        run_sweep(spec, progress=False)
+        warm.append(time.perf_counter() - start)
+    t_sweep_warm = statistics.median(warm)
     assert int((ds["result"] != 0).sum()) == 0, "solver failures in the sweep"
 
     cf_spec = dataclasses.replace(spec, model=dataclasses.replace(model, solver="closed_form"))
@@ -84,7 +106,8 @@ def main() -> None:
     t_scipy = time.perf_counter() - start
 
     print(f"sweep engine (diffrax, jit+vmap, incl. compile): {t_sweep_cold:8.2f} s")
-    print(f"sweep engine (warm jit cache):                   {t_sweep_warm:8.2f} s")
+    print(f"sweep engine (warm jit cache, median of {len(warm)}):      {t_sweep_warm:8.2f} s  "
+          f"(runs: {', '.join(f'{w:.2f}' for w in warm)})")
     print(f"sweep engine closed form (incl. compile):        {t_closed:8.2f} s")
     print(f"SciPy solve_ivp DOP853 loop:                     {t_scipy:8.2f} s")
     print(f"max |Z_sweep - Z_scipy| = {deviation:.3e}; max |Z_closed - Z_scipy| = {closed_dev:.3e}; "

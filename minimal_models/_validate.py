@@ -6,6 +6,7 @@ allowed, so a bad call fails before anything is computed or written.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -17,7 +18,9 @@ def _fmt(value) -> str:
 
 
 def integer(name: str, value, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    # type(...) is int: a fast path (sweeps validate every point), the ABC check otherwise
+    if type(value) is not int and (isinstance(value, bool)
+                                   or not isinstance(value, numbers.Integral)):
         raise ValueError(f"{name}={_fmt(value)} must be an integer")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}={value} must be an integer >= {minimum}")
@@ -26,9 +29,12 @@ def integer(name: str, value, *, minimum: int | None = None) -> int:
 
 def real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
     """A finite real number in [low, high] (ends opened by ``low_open``/``high_open``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if type(value) is not float and type(value) is not int and (
+            isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise ValueError(f"{name}={_fmt(value)} must be a finite real number")
     value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={_fmt(value)} must be a finite real number")
     lo_ok = low is None or (value > low if low_open else value >= low)
     hi_ok = high is None or (value < high if high_open else value <= high)
     if not (lo_ok and hi_ok):

@@ -18,6 +18,12 @@ A :class:`SweepSpec` names the axes.  :func:`run_sweep` flattens the grid, cuts 
 same shape), evaluates each chunk with one ``jit(vmap(evaluate))``, and writes it to a zarr
 store followed by its ``done`` flag.  A killed sweep rerun on the same store computes only the
 chunks whose flag is unset and ends with the same dataset as an uninterrupted run.
+
+While XLA runs one chunk (it releases the GIL), a single helper thread prepares the next
+chunk's host inputs (numpy only).  XLA itself runs one computation at a time: on CPU its while
+loops execute in the calling thread, so the next chunk is never dispatched before the last one
+finished, and two XLA computations in concurrent Python threads were seen to deadlock
+(jax 0.10).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import functools
 import itertools
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
@@ -242,13 +249,14 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
 
         bar = tqdm(total=n_chunks, initial=n_chunks - len(todo), desc=f"sweep {spec.name}",
                    unit="chunk")
+    prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-prepare")
     try:
         inputs = (first if todo[0] == 0 else chunk_inputs(todo[0])) if todo else None
         for i, c in enumerate(todo):
-            running = batched(inputs)  # dispatched asynchronously ...
-            if i + 1 < len(todo):
-                inputs = chunk_inputs(todo[i + 1])  # ... so the host prepares the next chunk
-            result = jax.device_get(running)
+            # numpy-only preparation of the next chunk overlaps this chunk's XLA run
+            upcoming = prep.submit(chunk_inputs, todo[i + 1]) if i + 1 < len(todo) else None
+            result = jax.device_get(batched(inputs))
+            inputs = upcoming.result() if upcoming is not None else None
             start, stop = c * size, min((c + 1) * size, spec.n_points)
             for name, values in result.items():
                 group[name][start:stop] = values[: stop - start]
@@ -258,6 +266,7 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
             if on_chunk is not None:
                 on_chunk(c)
     finally:
+        prep.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
     return _to_dataset(spec, group, outputs, layout)
