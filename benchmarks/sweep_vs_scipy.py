@@ -46,12 +46,37 @@ def build_spec(points: int, chunk_size: int, solver: str = "dopri8"):
                            ("seed_A", tuple(range(seeds)))])
 
 
+def _time_dask(spec, workers: int, reference) -> float:
+    """Median warm time of the same sweep on a local dask cluster (each run writes a fresh
+    store; the first run, which compiles on every worker, is not timed)."""
+    import tempfile
+
+    import xarray as xr
+    from dask.distributed import Client, LocalCluster
+
+    from simulations import run_sweep
+
+    env = {"XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}
+    times = []
+    with tempfile.TemporaryDirectory() as tmp, \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                         dashboard_address=None, env=env) as cluster, Client(cluster) as client:
+        for i in range(4):
+            start = time.perf_counter()
+            ds = run_sweep(spec, os.path.join(tmp, f"run{i}.zarr"), progress=False, client=client)
+            times.append(time.perf_counter() - start)
+    xr.testing.assert_allclose(ds, reference, rtol=1e-12, atol=1e-14)
+    return statistics.median(times[1:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--chunk-size", type=int, default=500)
     parser.add_argument("--solver", default="dopri8", help="diffrax solver of the sweep engine")
     parser.add_argument("--repeats", type=int, default=3, help="warm engine runs (median)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="also time the engine on a local dask cluster of this many workers")
     parser.add_argument("--xla-multithread", action="store_true",
                         help="keep XLA's default intra-op threading")
     parser.add_argument("--scipy-dense", action="store_true",
@@ -84,6 +109,7 @@ def main() -> None:
         run_sweep(spec, progress=False)
         warm.append(time.perf_counter() - start)
     t_sweep_warm = statistics.median(warm)
+    t_dask = _time_dask(spec, args.workers, ds) if args.workers else None
     assert int((ds["result"] != 0).sum()) == 0, "solver failures in the sweep"
 
     cf_spec = dataclasses.replace(spec, model=dataclasses.replace(model, solver="closed_form"))
@@ -114,6 +140,9 @@ def main() -> None:
           f"max |Z_sweep - Z_closed| = {exact_dev:.3e}")
     print(f"ratio including compile {t_scipy / t_sweep_cold:.1f}; "
           f"closed-form ratio {t_scipy / t_closed:.1f}")
+    if t_dask is not None:
+        print(f"sweep engine on {args.workers} dask workers (warm, median of 3): {t_dask:.2f} s; "
+              f"ratio {t_scipy / t_dask:.1f} (the last line stays the one-process ratio)")
     print(f"ratio {t_scipy / t_sweep_warm:.1f}")
 
 

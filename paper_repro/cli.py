@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -44,6 +45,30 @@ def _cmd_list(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _dask_client(args):
+    """None (run in this process), a local cluster of ``--workers`` processes, or the
+    ``--scheduler`` at an address (workers on other hosts need the store on a shared path)."""
+    if args.workers is None and args.scheduler is None:
+        yield None
+        return
+    if args.workers is not None and args.scheduler is not None:
+        raise ValueError("give --workers (a local cluster) or --scheduler (an existing one), "
+                         "not both")
+    from dask.distributed import Client, LocalCluster
+
+    if args.scheduler is not None:
+        with Client(args.scheduler) as client:
+            yield client
+        return
+    if args.workers < 1:
+        raise ValueError(f"--workers={args.workers} must be an integer >= 1")
+    # one single-threaded process per worker: the chunks' XLA work is too small to share cores
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
 def _cmd_sweep(args) -> int:
     from simulations import run_sweep
 
@@ -57,7 +82,8 @@ def _cmd_sweep(args) -> int:
     os.makedirs(os.path.dirname(os.path.abspath(store)), exist_ok=True)
     print(f"sweep {spec.name}: {spec.n_points} points in {spec.n_chunks} chunks -> {store}")
     try:
-        ds = run_sweep(spec, store, progress=True)
+        with _dask_client(args) as client:
+            ds = run_sweep(spec, store, progress=True, client=client)
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished chunks are kept in {store}: rerun the same command "
               "to resume", file=sys.stderr)
@@ -116,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override an axis (comma-separated values) or a fixed parameter")
     sweep.add_argument("--out", help="zarr store (default out/sweeps/NAME.zarr)")
     sweep.add_argument("--quick", action="store_true", help="the small grid")
+    sweep.add_argument("--workers", type=int, help="run the chunks on a local dask cluster of "
+                       "this many worker processes")
+    sweep.add_argument("--scheduler", help="address of a running dask scheduler to use")
     repro = sub.add_parser("repro", help="regenerate paper figures and out/report.md")
     repro.add_argument("name", nargs="?", default="all")
     repro.add_argument("--quick", action="store_true", help="small, fast settings")

@@ -206,7 +206,7 @@ def run_risk(quick: bool) -> FigureResult:
     ax.plot(t_mc, lift[:, 1] / c, "s", ms=3, label=r"$E[q_t^T H q_t]/c$ (marginal budget)")
     ax.set_xlabel("flow time t")
     ax.set_ylabel("normalised value")
-    ax.set_ylim(-0.03, 1.6)
+    ax.set_ylim(-0.03, 1.75)
     ax.set_title(r"quadratic lift: $\pi_H$ invariant, coupling $\cos(\Omega t)\Sigma^*$")
     ax.legend(loc="upper center")
 

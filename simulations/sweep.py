@@ -19,7 +19,11 @@ same shape), evaluates each chunk with one ``jit(vmap(evaluate))``, and writes i
 store followed by its ``done`` flag.  A killed sweep rerun on the same store computes only the
 chunks whose flag is unset and ends with the same dataset as an uninterrupted run.
 
-While XLA runs one chunk (it releases the GIL), a single helper thread prepares the next
+Scale-out: with a ``dask.distributed`` client, every missing chunk becomes one task that a
+worker process prepares, evaluates and writes to the (shared) zarr store itself, flag last, so
+the store stays resumable whichever worker dies.  Each worker compiles the chunk function once.
+
+In one process, while XLA runs a chunk (it releases the GIL), a helper thread prepares the next
 chunk's host inputs (numpy only).  XLA itself runs one computation at a time: on CPU its while
 loops execute in the calling thread, so the next chunk is never dispatched before the last one
 finished, and two XLA computations in concurrent Python threads were seen to deadlock
@@ -188,8 +192,44 @@ def _batched(model):
     return jax.jit(jax.vmap(model.evaluate))
 
 
+def _chunk_inputs(models, layout, size):
+    models = models + [models[-1]] * (size - len(models))  # pad: every chunk has one shape
+    return _stack([m.prepare(layout) for m in models])
+
+
+def _write_chunk(group, spec, c, result):
+    start, stop = c * spec.chunk_size, min((c + 1) * spec.chunk_size, spec.n_points)
+    for name, values in result.items():
+        group[name][start:stop] = values[: stop - start]
+    group["done"][c] = True  # only after every variable of the chunk is written
+
+
+def _compute_chunk(spec, layout, store, c):
+    """One chunk on a dask worker: prepare, evaluate, write, flag."""
+    import jax
+
+    size = spec.chunk_size
+    models = [dataclasses.replace(spec.model, **point)
+              for point in spec.points()[c * size:(c + 1) * size]]
+    result = jax.device_get(_batched(spec.model)(_chunk_inputs(models, layout, size)))
+    _write_chunk(_ZarrStore(store), spec, c, result)
+    return c
+
+
+def _run_on_cluster(client, spec, layout, store, todo, finished):
+    from dask.distributed import as_completed
+
+    futures = [client.submit(_compute_chunk, spec, layout, store, c, pure=False) for c in todo]
+    try:
+        for future in as_completed(futures):
+            finished(future.result())  # re-raises a worker's exception here
+    finally:
+        client.cancel(futures)  # on error or Ctrl-C: stop queued chunks; written ones are kept
+
+
 def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
-              progress: bool = True, on_chunk: Callable[[int], None] | None = None):
+              progress: bool = True, on_chunk: Callable[[int], None] | None = None,
+              client=None):
     """Run (or resume) a sweep and return it as an :class:`xarray.Dataset`.
 
     ``store``: path of a zarr store; if it exists and holds this sweep (same fingerprint) only
@@ -197,18 +237,23 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
     ``ValueError``.  ``None`` keeps everything in memory.  ``on_chunk(index)`` is called after
     each computed chunk has been written and flagged.  Every point is validated (the model's
     constructor raises ``ValueError``) before anything is created on disk.
+
+    ``client``: a ``dask.distributed.Client``; the missing chunks then run as tasks on its
+    workers, which write straight to ``store`` (a path every worker can reach).  The dataset is
+    the same as a run in this process.
     """
     import jax
 
+    if client is not None and store is None:
+        raise ValueError("store=None with a dask client: the workers write the results, so "
+                         "give a store path they can all reach")
     points = spec.points()
     models = [dataclasses.replace(spec.model, **point) for point in points]  # validates
     layout = spec.model.layout(models)
     size, n_chunks = spec.chunk_size, spec.n_chunks
 
     def chunk_inputs(c):
-        chunk = models[c * size:(c + 1) * size]
-        chunk = chunk + [chunk[-1]] * (size - len(chunk))  # pad: every chunk has one shape
-        return _stack([m.prepare(layout) for m in chunk])
+        return _chunk_inputs(models[c * size:(c + 1) * size], layout, size)
 
     batched = _batched(spec.model)
     first = chunk_inputs(0)
@@ -249,22 +294,24 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
 
         bar = tqdm(total=n_chunks, initial=n_chunks - len(todo), desc=f"sweep {spec.name}",
                    unit="chunk")
+    def finished(c):
+        if bar is not None:
+            bar.update(1)
+        if on_chunk is not None:
+            on_chunk(c)
+
     prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-prepare")
     try:
-        inputs = (first if todo[0] == 0 else chunk_inputs(todo[0])) if todo else None
-        for i, c in enumerate(todo):
-            # numpy-only preparation of the next chunk overlaps this chunk's XLA run
-            upcoming = prep.submit(chunk_inputs, todo[i + 1]) if i + 1 < len(todo) else None
-            result = jax.device_get(batched(inputs))
-            inputs = upcoming.result() if upcoming is not None else None
-            start, stop = c * size, min((c + 1) * size, spec.n_points)
-            for name, values in result.items():
-                group[name][start:stop] = values[: stop - start]
-            group["done"][c] = True  # only after every variable of the chunk is written
-            if bar is not None:
-                bar.update(1)
-            if on_chunk is not None:
-                on_chunk(c)
+        if client is not None:
+            _run_on_cluster(client, spec, layout, str(store), todo, finished)
+        else:
+            inputs = (first if todo[0] == 0 else chunk_inputs(todo[0])) if todo else None
+            for i, c in enumerate(todo):
+                # numpy-only preparation of the next chunk overlaps this chunk's XLA run
+                upcoming = prep.submit(chunk_inputs, todo[i + 1]) if i + 1 < len(todo) else None
+                _write_chunk(group, spec, c, jax.device_get(batched(inputs)))
+                inputs = upcoming.result() if upcoming is not None else None
+                finished(c)
     finally:
         prep.shutdown(wait=True, cancel_futures=True)
         if bar is not None:

@@ -54,3 +54,15 @@ def test_repro_writes_figures_and_report(tmp_path, figure):
         assert (tmp_path / name).exists()
     report = (tmp_path / "report.md").read_text()
     assert "RECONSTRUCTION" in report and f"| {figure} |" in report and "**FAIL**" not in report
+
+
+@pytest.mark.slow
+def test_sweep_on_local_dask_workers_matches_one_process(tmp_path, capsys):
+    args = ["sweep", "modelA_phase_K", "--quick", "--set", "frustration=0,0.3",
+            "--set", "n_classes=2,3", "--set", "seed_A=0,1", "--set", "solver=closed_form"]
+    assert main(args + ["--out", str(tmp_path / "one.zarr")]) == 0
+    assert main(args + ["--out", str(tmp_path / "two.zarr"), "--workers", "2"]) == 0
+    xr.testing.assert_identical(xr.load_dataset(str(tmp_path / "one.nc")),
+                                xr.load_dataset(str(tmp_path / "two.nc")))
+    assert main(args + ["--out", str(tmp_path / "x.zarr"), "--workers", "0"]) == 2
+    assert "--workers=0" in capsys.readouterr().err

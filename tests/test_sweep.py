@@ -177,3 +177,30 @@ def test_sweep_vector_field_equals_the_model_vector_field(N, K):
     for a, z, v in zip(A, Z, np.asarray(batched)):
         np.testing.assert_allclose(v, F.vector_field(a, z, eta_x=0.7, eta_y=1.3, nu=0.9),
                                    rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.slow
+def test_dask_workers_fill_the_store_like_one_process(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    spec = resume_spec()
+    reference = run_sweep(spec, progress=False)
+    store = str(tmp_path / "dask.zarr")
+    half = []
+
+    def stop_after_two(c):  # leaves a partly done store, as a killed run does
+        half.append(c)
+        if len(half) == 2:
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        run_sweep(spec, store, progress=False, on_chunk=stop_after_two)
+    assert _done_count(store) == 2
+    with pytest.raises(ValueError, match="store path"):
+        run_sweep(spec, None, client=object())
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        computed = []
+        ds = run_sweep(spec, store, progress=False, client=client, on_chunk=computed.append)
+    assert sorted(computed) == [c for c in range(spec.n_chunks) if c not in half]
+    xr.testing.assert_identical(ds, reference)
