@@ -34,27 +34,6 @@ def _log_grid(t_min, t_max, n_times):
     return tuple(np.concatenate([[0.0], np.geomspace(t_min, t_max, n_times - 1)]))
 
 
-_UNROLL_LIMIT = 64  # N + K up to which the vector field is written as unrolled sums
-
-
-def _vector_field(A, Z, eta_x, eta_y, nu):
-    r"""``model_a.vector_field`` (dX/dt = -eta_x nu (D_x X - A Y), dY/dt = -eta_y nu (D_y Y - A^T X))
-    written for ``vmap`` on XLA:CPU: a batch of tiny matmuls runs there ~5x slower than the same
-    products as unrolled, fused elementwise sums, AY = sum_k A[:, k] Y[k] and
-    A^T X = sum_i A[i] X[i].  Larger graphs keep the matmuls (unrolling would bloat compiles)."""
-    N, K = A.shape
-    if N + K > _UNROLL_LIMIT:
-        return model_a.vector_field(A, Z, eta_x=eta_x, eta_y=eta_y, nu=nu)
-    import jax.numpy as jnp
-
-    X, Y = Z[:N], Z[N:]
-    AY = sum(A[:, k, None] * Y[k] for k in range(K))
-    ATX = sum(A[i][:, None] * X[i] for i in range(N))
-    dX = -eta_x * nu * (A.sum(axis=1)[:, None] * X - AY)
-    dY = -eta_y * nu * (A.sum(axis=0)[:, None] * Y - ATX)
-    return jnp.concatenate([dX, dY], axis=0)
-
-
 @functools.lru_cache(maxsize=4096)
 def _predicted_slow_rate(kind, K, n, p, q, eta_x, eta_y, nu):
     rates = dict(eta_x=eta_x, eta_y=eta_y, nu=nu)
@@ -228,7 +207,8 @@ class FrustrationFlow:
         lam = None  # eigenvalues of H^{1/2} L_G H^{1/2}, when the closed form computed them
         if self.solver == "ode":
             sol = solve_flow(
-                lambda t, z, a: _vector_field(a["A"], z, a["eta_x"], a["eta_y"], a["nu"]),
+                lambda t, z, a: model_a.vector_field(a["A"], z, eta_x=a["eta_x"],
+                                                     eta_y=a["eta_y"], nu=a["nu"]),
                 inp["Z0"], ts, args=inp, solver=self.ode_solver, rtol=self.rtol,
                 atol=self.atol, max_steps=self.max_steps)
             Zt, result, num_steps = sol.zs, sol.result, sol.num_steps
