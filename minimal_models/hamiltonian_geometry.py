@@ -221,8 +221,9 @@ def sample_coupled_views(Sigma, C, n: int, rng):
 
         Z_a ~ N(0, Sigma),   Z_b = Z_a Sigma^{-1} C + E,   E ~ N(0, Sigma - C^T Sigma^{-1} C).
 
-    The residual covariance may be singular (a deterministic coupling); its square root is taken
-    on the clipped spectrum.  ``rng`` is a numpy Generator.  Returns two (n, d) arrays."""
+    RECONSTRUCTION setting of spec §2.9.  The residual covariance may be singular (a
+    deterministic coupling); its square root is taken on the clipped spectrum.  ``rng`` is a
+    numpy Generator.  Returns two (n, d) arrays."""
     Sigma = check.spd_matrix("Sigma", Sigma)
     C = check.finite_array("C", C, shape=Sigma.shape)
     n = check.integer("n", n, minimum=1)

@@ -135,7 +135,8 @@ def nonseparable_leapfrog(H, q, p, dt, n_steps: int, *, allow_nonsymplectic: boo
         p <- p - (dt/2) dH/dq(q, p);   q <- q + dt dH/dp(q, p);   p <- p - (dt/2) dH/dq(q, p).
 
     When H is not separable the kick depends on p, its Jacobian is no longer a symmetric shear,
-    and the map is NOT symplectic (spec §3.1).  Refused with ``ValueError`` unless
+    and the map is NOT symplectic (spec §3.1; the author's code warns likewise, CONFIRMED in
+    code).  Refused with ``ValueError`` unless
     ``allow_nonsymplectic=True``, which runs it with a ``UserWarning`` (for diagnostics only).
     """
     if not allow_nonsymplectic:

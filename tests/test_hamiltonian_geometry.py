@@ -69,12 +69,17 @@ def test_t8_bounded_condition_witness(kappa, bound):
     assert hg.worst_price_condition(5, kappa) == pytest.approx(bound, abs=1e-4)
 
 
+def orthogonal_and_its_map(rng, Sigma):
+    """A random orthogonal Q and the deterministic map R = Sigma^1/2 Q Sigma^-1/2 it defines."""
+    Q, _ = np.linalg.qr(rng.standard_normal(Sigma.shape))
+    half = hg.sqrtm_spd(Sigma)
+    return Q, half @ Q @ np.linalg.inv(half)
+
+
 def test_t9_predictive_risk_at_fixed_marginals():
     rng = np.random.default_rng(0)
     Sigma = random_spd(rng, 4, 1.0)
-    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
-    half = hg.sqrtm_spd(Sigma)
-    R = half @ Q @ np.linalg.inv(half)
+    _, R = orthogonal_and_its_map(rng, Sigma)
     assert abs(hg.optimal_predictive_risk(Sigma, Sigma)) < 1e-10
     assert abs(hg.optimal_predictive_risk(Sigma, Sigma @ R.T)) < 1e-10
     assert hg.optimal_predictive_risk(Sigma, np.zeros((4, 4))) == pytest.approx(np.trace(Sigma))
@@ -218,9 +223,7 @@ def test_every_contraction_coupling_keeps_risk_in_range(seed):
 def test_orthogonal_contraction_is_the_map_sigma_r_transpose():
     rng = np.random.default_rng(1)
     Sigma = random_spd(rng, 4, 1.0)
-    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
-    half = hg.sqrtm_spd(Sigma)
-    R = half @ Q @ np.linalg.inv(half)
+    Q, R = orthogonal_and_its_map(rng, Sigma)
     np.testing.assert_allclose(hg.coupling_from_contraction(Sigma, Q.T), Sigma @ R.T, atol=1e-12)
     with pytest.raises(ValueError, match="operator norm"):
         hg.coupling_from_contraction(Sigma, 1.5 * Q)
