@@ -12,6 +12,7 @@ from .collapse import (
     nearest_label_accuracy,
 )
 from .diagnostics import rollout_covariance_stats, sliced_w1_profile, whiten_by_reference
+from .spectra import effective_rank, participation_ratio
 from .timescales import first_crossing_time, fit_decay_rate
 
 __all__ = [
@@ -20,12 +21,14 @@ __all__ = [
     "cosine_matrix",
     "d_mean",
     "d_min",
+    "effective_rank",
     "first_crossing_time",
     "fit_decay_rate",
     "label_distances",
     "label_gram",
     "label_spread",
     "nearest_label_accuracy",
+    "participation_ratio",
     "rollout_covariance_stats",
     "sliced_w1_profile",
     "whiten_by_reference",

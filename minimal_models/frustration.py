@@ -26,7 +26,10 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
 
-from . import _validate as check
+from . import validation as check
+from .precision import require_x64
+
+require_x64()
 
 __all__ = [
     "KINDS",

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validate as check
+from . import validation as check
+from .precision import require_x64
+
+require_x64()
 
 __all__ = [
     "sqrtm_spd",
@@ -33,8 +36,6 @@ __all__ = [
     "optimal_predictive_risk",
     "coupling_from_contraction",
     "sample_coupled_views",
-    "participation_ratio",
-    "effective_rank",
     "logdet_trace_floor",
     "spectral_bounds",
     "gibbs_lift_sample",
@@ -236,20 +237,6 @@ def sample_coupled_views(Sigma, C, n: int, rng):
     Z_a = rng.standard_normal((n, d)) @ sqrtm_spd(Sigma)
     noise = rng.standard_normal((n, d)) @ ((U * np.sqrt(np.clip(lam, 0, None))) @ U.T)
     return Z_a, Z_a @ np.linalg.solve(Sigma, C) + noise
-
-
-def participation_ratio(eigenvalues) -> float:
-    """PR = (sum lambda)^2 / sum lambda^2, in [1, rank]."""
-    lam = check.finite_array("eigenvalues", eigenvalues, ndim=1)
-    return float(lam.sum() ** 2 / np.sum(lam**2))
-
-
-def effective_rank(eigenvalues) -> float:
-    """erank = exp(Shannon entropy of lambda / sum lambda) (zeros contribute nothing)."""
-    lam = check.finite_array("eigenvalues", eigenvalues, ndim=1)
-    p = lam / lam.sum()
-    p = p[p > 0]
-    return float(np.exp(-np.sum(p * np.log(p))))
 
 
 def logdet_trace_floor(k: int, tau: float, m: float) -> float:

@@ -158,7 +158,7 @@ def nonseparable_leapfrog(H, q, p, dt, n_steps: int, *, allow_nonsymplectic: boo
 def quadratic_exact_flow(H, t) -> np.ndarray:
     r"""Exact flow of the quadratic lift q' = p, p' = -H q (Prop. 3.6; DERIVED):
     F(t) = [[cos Omega t, Omega^{-1} sin Omega t], [-Omega sin Omega t, cos Omega t]], Omega = H^{1/2}."""
-    from . import _validate as check
+    from . import validation as check
 
     H = check.spd_matrix("H", H)
     lam, U = np.linalg.eigh(H)

@@ -1,20 +1,25 @@
-"""Solvers and the sweep engine (the only place that batches)."""
+"""Solvers, the sweep engine (the only place that batches) and, in :mod:`simulations.encoders`,
+real encoders trained with the same objectives.
 
-import minimal_models  # noqa: F401  (enables float64 before any JAX array is made)
+Names are imported on first use: the flow solvers and the sweep engine are theory code and
+switch JAX to float64 (:func:`minimal_models.precision.require_x64`); the encoder package does
+not, so importing it leaves training in the dtype its config asks for.
+"""
 
-from .flow import SOLVERS, SUCCESS, FlowSolution, solve_flow, solve_flow_scipy
-from .frustration_flow import FrustrationFlow
-from .sweep import SweepSpec, open_sweep, run_sweep, sweep_fingerprint
+import importlib
 
-__all__ = [
-    "SOLVERS",
-    "SUCCESS",
-    "FlowSolution",
-    "FrustrationFlow",
-    "SweepSpec",
-    "open_sweep",
-    "run_sweep",
-    "solve_flow",
-    "solve_flow_scipy",
-    "sweep_fingerprint",
-]
+_NAMES = {
+    "SOLVERS": "flow", "SUCCESS": "flow", "FlowSolution": "flow", "solve_flow": "flow",
+    "solve_flow_scipy": "flow",
+    "FrustrationFlow": "frustration_flow",
+    "SweepSpec": "sweep", "SweepableModel": "sweep", "open_sweep": "sweep", "run_sweep": "sweep",
+    "sweep_fingerprint": "sweep",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

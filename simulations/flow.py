@@ -13,7 +13,11 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from minimal_models import _validate as check
+from minimal_models.precision import require_x64
+
+require_x64()
+
+from minimal_models import validation as check
 
 __all__ = ["FlowSolution", "SOLVERS", "solve_flow", "solve_flow_scipy", "SUCCESS"]
 

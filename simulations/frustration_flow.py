@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from analysis import collapse
-from minimal_models import _validate as check
+from minimal_models import validation as check
 from minimal_models import frustration as model_a
 
 from .flow import SOLVERS, solve_flow

@@ -42,6 +42,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from minimal_models.precision import require_x64
+
+require_x64()
+
 __all__ = ["SweepSpec", "run_sweep", "open_sweep", "sweep_fingerprint"]
 
 

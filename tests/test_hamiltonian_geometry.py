@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minimal_models import hamiltonian_geometry as hg
+from analysis import spectra
 
 
 def random_spd(rng, d, spread=3.0):
@@ -90,8 +91,8 @@ def test_t9_predictive_risk_at_fixed_marginals():
 
 def test_t10_spectral_summaries():
     lam = np.array([4.0, 2, 1, 1])
-    assert hg.effective_rank(lam) == pytest.approx(2**1.75, rel=1e-10)
-    assert hg.participation_ratio(lam) == pytest.approx(32 / 11, rel=1e-12)
+    assert spectra.effective_rank(lam) == pytest.approx(2**1.75, rel=1e-10)
+    assert spectra.participation_ratio(lam) == pytest.approx(32 / 11, rel=1e-12)
 
 
 @given(spd_cases, st.floats(0.1, 10.0))
@@ -164,7 +165,7 @@ def test_r5_anti_collapse_bounds_hold_for_random_spd(k, seed):
     lam = np.exp(rng.uniform(-4, 2, k))
     tau = np.mean(np.log(lam))  # the tightest floor this Sigma satisfies
     c = lam.sum()
-    r0 = hg.participation_ratio(lam)
+    r0 = spectra.participation_ratio(lam)
     assert lam.min() >= hg.logdet_trace_floor(k, tau, c) * (1 - 1e-10)
     b = hg.spectral_bounds(c, r0, k, tau)
     assert lam.max() <= b["lambda_max"] * (1 + 1e-12)
@@ -179,12 +180,12 @@ def test_r5_log_det_floor_alone_admits_a_spike():
     for eps in (1e-1, 1e-2, 1e-3):
         lam = np.array([np.exp(k * tau) * eps ** (-(k - 1))] + [eps] * (k - 1))
         assert np.mean(np.log(lam)) == pytest.approx(tau, abs=1e-12)
-        prs.append(hg.participation_ratio(lam))
+        prs.append(spectra.participation_ratio(lam))
     assert prs[-1] < 1 + 1e-9 and prs == sorted(prs, reverse=True)
     # a trace budget admits rank 1 (Prop 4.9) and PR is scale invariant (Prop 4.11)
-    assert hg.participation_ratio(np.array([2.0, 0, 0])) == 1.0
+    assert spectra.participation_ratio(np.array([2.0, 0, 0])) == 1.0
     lam = np.array([3.0, 1.0, 0.5])
-    assert hg.participation_ratio(7 * lam) == pytest.approx(hg.participation_ratio(lam))
+    assert spectra.participation_ratio(7 * lam) == pytest.approx(spectra.participation_ratio(lam))
 
 
 def test_t5_gibbs_lift_moments_and_partition():

@@ -1,4 +1,4 @@
-"""Input validation shared by the theory modules.
+"""Input validation shared by every package (theory, solvers, sweeps, training configs).
 
 Every check raises ``ValueError`` naming the parameter, the offending value and what is
 allowed, so a bad call fails before anything is computed or written.
