@@ -5,6 +5,9 @@ the trajectory on a requested time grid together with the solver status.  It is 
 ``jax.vmap`` batches it; with ``throw=False`` (the default) a failed point keeps its status
 instead of raising, which is what a sweep needs.  :func:`solve_flow_scipy` is the reference
 path through :func:`scipy.integrate.solve_ivp` (DOP853, LSODA, ...).
+
+The state z may be any pytree of arrays (a dict or tuple of X, Y, W, ...): diffrax integrates
+pytrees natively, and the SciPy path ravels the leaves into one vector and back.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ SOLVERS = ("dopri8", "dopri5", "tsit5", "kvaerno5")
 
 
 class FlowSolution(NamedTuple):
-    """Trajectory ``zs`` (len(ts), *z0.shape) at times ``ts``; ``result`` is 0 on success
+    """Trajectory ``zs`` at times ``ts``: z0's pytree with a leading len(ts) axis on every leaf; ``result`` is 0 on success
     (diffrax's RESULTS code otherwise, and then ``zs`` holds NaN from the failed interval on);
     ``num_steps`` counts accepted and rejected steps."""
 
@@ -79,13 +82,14 @@ def solve_flow(
     import jax.numpy as jnp
 
     check.choice("solver", solver, SOLVERS)
-    check.positive("rtol", rtol)
-    check.positive("atol", atol)
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if not isinstance(tol, jax.core.Tracer):  # traced tolerances: checked by their caller
+            check.positive(name, float(tol))
     check.integer("max_steps", max_steps, minimum=1)
     if not isinstance(ts, jax.core.Tracer):  # traced times are validated by their caller
         _check_times(np.asarray(ts))
     ts = jnp.asarray(ts)
-    z0 = jnp.asarray(z0)
+    z0 = jax.tree_util.tree_map(jnp.asarray, z0)
     term, stepper = diffrax.ODETerm(vector_field), _diffrax_solver(solver)
     controller = diffrax.PIDController(rtol=rtol, atol=atol)
     if not restart_at_outputs:
@@ -93,7 +97,7 @@ def solve_flow(
                                   saveat=diffrax.SaveAt(ts=ts), stepsize_controller=controller,
                                   max_steps=max_steps, throw=throw)
         # diffrax leaves inf at the times it did not reach; mark them as missing, not numbers
-        zs = jnp.where(jnp.isfinite(sol.ys), sol.ys, jnp.nan)
+        zs = jax.tree_util.tree_map(lambda y: jnp.where(jnp.isfinite(y), y, jnp.nan), sol.ys)
         return FlowSolution(ts=ts, zs=zs, result=sol.result._value,
                             num_steps=sol.stats["num_steps"])
 
@@ -104,7 +108,7 @@ def solve_flow(
         sol = diffrax.diffeqsolve(term, stepper, t0=t_start, t1=t_end, dt0=dt0, y0=z, args=args,
                                   saveat=diffrax.SaveAt(t1=True), stepsize_controller=controller,
                                   max_steps=max_steps, throw=throw)
-        z_end = sol.ys[0]
+        z_end = jax.tree_util.tree_map(lambda y: y[0], sol.ys)
         return z_end, (z_end, sol.result._value, sol.stats["num_steps"])
 
     starts = jnp.concatenate([jnp.zeros(1, ts.dtype), ts[:-1]])
@@ -112,7 +116,8 @@ def solve_flow(
     failed = results != 0
     result = jnp.where(failed.any(), results[jnp.argmax(failed)], 0)
     after_failure = jnp.cumsum(failed) > 0
-    zs = jnp.where(after_failure.reshape((-1,) + (1,) * z0.ndim), jnp.nan, zs)
+    zs = jax.tree_util.tree_map(
+        lambda y: jnp.where(after_failure.reshape((-1,) + (1,) * (y.ndim - 1)), jnp.nan, y), zs)
     return FlowSolution(ts=ts, zs=zs, result=result, num_steps=steps.sum())
 
 
@@ -129,7 +134,8 @@ def solve_flow_scipy(
 ) -> FlowSolution:
     """Reference solve with :func:`scipy.integrate.solve_ivp` on flattened numpy state.
 
-    ``vector_field(t, z, args)`` receives and must return numpy arrays of ``z0``'s shape.
+    ``vector_field(t, z, args)`` receives and must return numpy pytrees of ``z0``'s structure
+    (a plain array is the one-leaf case); the leaves are raveled into one vector for SciPy.
     By default the solve restarts at every output time, so each saved state is a step end
     point accurate to ``rtol``; ``dense_output=True`` uses SciPy's interpolant via ``t_eval``
     instead (one solve, but DOP853's interpolant can be far less accurate than its steps).
@@ -138,24 +144,51 @@ def solve_flow_scipy(
     from scipy.integrate import solve_ivp
 
     check.choice("method", method, ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"))
-    z0 = np.asarray(z0, dtype=np.float64)
     ts = np.asarray(ts, dtype=np.float64)
     _check_times(ts)
-    shape = z0.shape
+    ravel, unravel = _raveller(z0)
 
     def rhs(t, y):
-        return np.asarray(vector_field(t, y.reshape(shape), args), dtype=np.float64).ravel()
+        return ravel(vector_field(t, unravel(y), args))
 
+    y0 = ravel(z0)
     if dense_output:
-        out = solve_ivp(rhs, (0.0, ts[-1]), z0.ravel(), method=method, t_eval=ts,
+        out = solve_ivp(rhs, (0.0, ts[-1]), y0, method=method, t_eval=ts,
                         rtol=rtol, atol=atol)
         ok, nfev, ys = out.status == 0, out.nfev, out.y.T
     else:
-        ys, y, t_prev, ok, nfev = [], z0.ravel(), 0.0, True, 0
+        ys, y, t_prev, ok, nfev = [], y0, 0.0, True, 0
         for t in ts:
             if t > t_prev:
                 out = solve_ivp(rhs, (t_prev, t), y, method=method, rtol=rtol, atol=atol)
                 ok, nfev, y, t_prev = ok and out.status == 0, nfev + out.nfev, out.y[:, -1], t
             ys.append(y)
-    zs = np.asarray(ys).reshape((len(ts),) + shape) if ok else np.full((len(ts),) + shape, np.nan)
+    ys = np.asarray(ys) if ok else np.full((len(ts), y0.size), np.nan)
+    zs = unravel(ys, batch=len(ts))
     return FlowSolution(ts=ts, zs=zs, result=0 if ok else 1, num_steps=nfev)
+
+
+def _raveller(z0):
+    """(ravel, unravel) between a pytree of float64 arrays shaped like ``z0`` and one vector
+    (``unravel(y, batch=n)`` also takes an (n, size) stack of vectors)."""
+    import jax
+
+    leaves, treedef = jax.tree_util.tree_flatten(z0)
+    leaves = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]
+    shapes = [leaf.shape for leaf in leaves]
+    bounds = np.cumsum([0] + [leaf.size for leaf in leaves])
+
+    def ravel(tree):
+        parts = jax.tree_util.tree_leaves(tree)
+        if len(parts) != len(shapes):
+            raise ValueError(f"vector_field returned {len(parts)} leaves, the state has "
+                             f"{len(shapes)}")
+        return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts])
+
+    def unravel(y, batch=None):
+        lead = () if batch is None else (batch,)
+        parts = [y[..., bounds[i]:bounds[i + 1]].reshape(lead + shape)
+                 for i, shape in enumerate(shapes)]
+        return jax.tree_util.tree_unflatten(treedef, parts)
+
+    return ravel, unravel

@@ -8,7 +8,13 @@ Points with different class counts, class sizes or dimensions share one compiled
 coupling matrix is zero-padded to the largest (N, K) of the grid and the state to the largest d.
 Padded samples and labels have zero degree, so the flow leaves them where they start (at 0);
 padded columns stay 0; masks keep them out of every metric.  The padded dynamics therefore
-equal the unpadded ones exactly.
+equal the unpadded ones exactly.  Output grids of different lengths are padded the same way:
+the last time is repeated and the padded entries are NaN.  When the points of a sweep do not
+share one time grid (t_min, t_max or n_times swept), ``t`` is an index and the per-point
+times are the output ``time``.
+
+Static fields (one compiled program each): ``solver``, ``ode_solver``, ``max_steps``,
+``spectrum``, ``save_state``.  Every other field, tolerances included, is an array input.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 
 from analysis import collapse
 from minimal_models import validation as check
+from minimal_models import coupling
 from minimal_models import frustration as model_a
 
 from .flow import SOLVERS, solve_flow
@@ -32,6 +39,11 @@ __all__ = ["FrustrationFlow"]
 @functools.lru_cache(maxsize=4096)
 def _log_grid(t_min, t_max, n_times):
     return tuple(np.concatenate([[0.0], np.geomspace(t_min, t_max, n_times - 1)]))
+
+
+def _padded(ts, n):
+    """The grid with its last time repeated up to length n (a shape shared by the sweep)."""
+    return np.concatenate([ts, np.full(n - len(ts), ts[-1])])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,22 +96,24 @@ class FrustrationFlow:
     save_state: bool = False
 
     reconstruction: ClassVar[bool] = True
+    static_fields: ClassVar[tuple[str, ...]] = ("solver", "ode_solver", "max_steps", "spectrum",
+                                                "save_state")
 
     def __post_init__(self):
         check.integer("n_classes", self.n_classes, minimum=2)
         check.integer("n_per_class", self.n_per_class, minimum=1)
         check.real("frustration", self.frustration, low=0.0, high=1.0)
         check.integer("dim", self.dim, minimum=1)
-        check.choice("kind", self.kind, model_a.KINDS)
+        check.choice("kind", self.kind, coupling.KINDS)
         if self.kind == "soft":
             check.real("q", self.q, low=0.0, high=0.5, low_open=True)
-        check.choice("pairing", self.pairing, model_a.PAIRINGS)
+        check.choice("pairing", self.pairing, coupling.PAIRINGS)
         check.integer("seed_A", self.seed_A, minimum=0)
         check.integer("seed_init", self.seed_init, minimum=0)
-        check.choice("init", self.init, model_a.INITS)
+        check.choice("init", self.init, coupling.INITS)
         for name in ("sigma", "s_y", "s_x"):
             check.real(name, getattr(self, name), low=0.0)
-        model_a.normalisation_factor(self.normalisation, 1, 2)
+        coupling.normalisation_factor(self.normalisation, 1, 2)
         for name in ("eta_x", "eta_y", "t_min", "t_max", "rtol", "atol"):
             check.positive(name, getattr(self, name))
         if self.t_min >= self.t_max:
@@ -120,31 +134,31 @@ class FrustrationFlow:
         return np.array(_log_grid(self.t_min, self.t_max, self.n_times))
 
     def layout(self, models) -> tuple:
-        shared = {(m.n_times,) for m in models}
-        if len(shared) != 1:
-            raise ValueError("n_times cannot be a sweep axis (it sets the output shape)")
+        """(N_max, K_max, d_max, n_times_max, common time grid or None)."""
+        grids = {(m.t_min, m.t_max, m.n_times) for m in models}
+        common = _log_grid(*grids.pop()) if len(grids) == 1 else None
         return (max(m.n_samples for m in models), max(m.n_classes for m in models),
-                max(m.dim for m in models), self.n_times)
+                max(m.dim for m in models), max(m.n_times for m in models), common)
 
     def coupling(self) -> np.ndarray:
-        return model_a.coupling_matrix(self.n_classes, self.n_per_class, self.frustration,
+        return coupling.coupling_matrix(self.n_classes, self.n_per_class, self.frustration,
                                        seed=self.seed_A, kind=self.kind, q=self.q,
                                        pairing=self.pairing)
 
     def initial_state(self) -> np.ndarray:
-        return model_a.initial_state(self.n_classes, self.n_per_class, self.dim, init=self.init,
+        return coupling.initial_state(self.n_classes, self.n_per_class, self.dim, init=self.init,
                                      sigma=self.sigma, s_y=self.s_y, s_x=self.s_x,
                                      seed=self.seed_init)
 
     def nu(self) -> float:
-        return model_a.normalisation_factor(self.normalisation, self.n_samples, self.n_classes)
+        return coupling.normalisation_factor(self.normalisation, self.n_samples, self.n_classes)
 
     def predicted_slow_rate(self) -> float:
         return _predicted_slow_rate(self.kind, self.n_classes, self.n_per_class,
                                     self.frustration, self.q, self.eta_x, self.eta_y, self.nu())
 
     def prepare(self, layout) -> dict:
-        N_max, K_max, d_max, _ = layout
+        N_max, K_max, d_max, n_t, _ = layout
         N, K, d = self.n_samples, self.n_classes, self.dim
         A = np.zeros((N_max, K_max))
         A[:N, :K] = self.coupling()
@@ -152,14 +166,16 @@ class FrustrationFlow:
         z = self.initial_state()
         Z0[:N, :d], Z0[N_max:N_max + K, :d] = z[:N], z[N:]
         classes = np.full(N_max, -1)
-        classes[:N] = model_a.sample_classes(K, self.n_per_class)
+        classes[:N] = coupling.sample_classes(K, self.n_per_class)
         frustrated = np.zeros(N_max, bool)
-        frustrated[:N] = model_a.partner_labels(A[:N, :K], classes[:N]) >= 0
+        frustrated[:N] = coupling.partner_labels(A[:N, :K], classes[:N]) >= 0
         return {
             "A": A, "Z0": Z0, "classes": classes, "frustrated": frustrated,
             "sample_mask": np.arange(N_max) < N, "label_mask": np.arange(K_max) < K,
             "eta_x": np.float64(self.eta_x), "eta_y": np.float64(self.eta_y),
-            "nu": np.float64(self.nu()), "ts": self.times(),
+            "nu": np.float64(self.nu()), "ts": _padded(self.times(), n_t),
+            "t_mask": np.arange(n_t) < self.n_times,
+            "rtol": np.float64(self.rtol), "atol": np.float64(self.atol),
             "n_pad_zeros": np.int64((N_max - N) + (K_max - K)), "n_labels": np.int64(K),
             "lambda_pred": np.float64(self.predicted_slow_rate()),
         }
@@ -176,6 +192,7 @@ class FrustrationFlow:
             "result": ((), "1", "solver status: 0 = success"),
             "num_steps": ((), "1", "solver steps (0 for the closed form)"),
             "lambda_pred": ((), "1/time", "predicted slow rate (cubic or first order)"),
+            "time": (per_t, "time", "output time of each t index (NaN: padding)"),
         }
         if self.spectrum:
             out["lambda_slow"] = ((), "1/time", "mean of the K - 1 slow eigenvalues of nu H L_G")
@@ -185,7 +202,11 @@ class FrustrationFlow:
         return out
 
     def coords(self, layout) -> dict:
-        return {"t": self.times()}
+        common = layout[4]
+        return {"t": np.array(common) if common is not None else np.arange(layout[3])}
+
+    def shared_inputs(self, layout) -> dict:
+        return {}
 
     # ------------------------------------------------------------------ one point, pure JAX
 
@@ -209,8 +230,8 @@ class FrustrationFlow:
             sol = solve_flow(
                 lambda t, z, a: model_a.vector_field(a["A"], z, eta_x=a["eta_x"],
                                                      eta_y=a["eta_y"], nu=a["nu"]),
-                inp["Z0"], ts, args=inp, solver=self.ode_solver, rtol=self.rtol,
-                atol=self.atol, max_steps=self.max_steps)
+                inp["Z0"], ts, args=inp, solver=self.ode_solver, rtol=inp["rtol"],
+                atol=inp["atol"], max_steps=self.max_steps)
             Zt, result, num_steps = sol.zs, sol.result, sol.num_steps
         else:
             S, sqrt_h = self._generator(inp)
@@ -225,13 +246,15 @@ class FrustrationFlow:
             Z[:N], Z[N:], inp["classes"], inp["frustrated"], sample_mask=inp["sample_mask"],
             label_mask=inp["label_mask"]))(Zt)
         failed = result != 0
+        missing = failed | ~inp["t_mask"]  # a failed solve, or a padded output time
         per_t = {
             "d_min": collapse.d_min(Y, inp["label_mask"]),
             "spread": collapse.label_spread(Y, inp["label_mask"]),
             "acc_all": acc["acc_all"], "acc_cons": acc["acc_cons"], "acc_frus": acc["acc_frus"],
             "loss": jax.vmap(lambda Z: model_a.loss(A, Z, nu=inp["nu"]))(Zt),
         }
-        out = {k: jnp.where(failed, jnp.nan, v) for k, v in per_t.items()}  # never store junk
+        out = {k: jnp.where(missing, jnp.nan, v) for k, v in per_t.items()}  # never store junk
+        out["time"] = jnp.where(inp["t_mask"], ts, jnp.nan)
         out.update(result=jnp.asarray(result, jnp.int32),
                    num_steps=jnp.asarray(num_steps, jnp.int32), lambda_pred=inp["lambda_pred"])
         if self.spectrum:
@@ -244,5 +267,5 @@ class FrustrationFlow:
             out["lambda_slow"] = jnp.sum(jnp.where(slow, lam, 0.0)) / (inp["n_labels"] - 1)
             out["lambda_slowest"] = jnp.sum(jnp.where(idx == 1, lam, 0.0))
         if self.save_state:
-            out["Z"] = jnp.where(failed, jnp.nan, Zt)
+            out["Z"] = jnp.where(missing[:, None, None], jnp.nan, Zt)
         return out

@@ -1,44 +1,51 @@
-r"""The sweep engine: parameter grid -> fixed-size chunks -> jit(vmap) -> zarr -> xarray.
+r"""The sweep engine: parameter grid -> groups -> fixed-size chunks -> jit(vmap) -> zarr -> xarray.
 
-This is the only place in collapse-lab that batches.  A *sweepable model* is a frozen dataclass
-describing one parameter point, with four members:
+This is the only place in collapse-lab that batches.  A *sweepable model* (the
+:class:`SweepableModel` protocol below) is a frozen dataclass describing one parameter point.
+Its fields are of two kinds:
 
-- ``layout(models) -> hashable``: shapes shared by every point of the grid (e.g. the largest N
-  and K, so points with different class counts are zero-padded to one shape);
-- ``prepare(layout) -> dict[str, np.ndarray]``: host-side inputs of this point (random
-  couplings, initial states, scalars) at the shared shapes;
-- ``evaluate(inputs) -> dict[str, jax.Array]``: pure JAX for one point.  It is called on the
-  *base* model, so it may read only fields that are not sweep axes; everything a point varies
-  must arrive through ``inputs``.  That makes parameters array arguments, never closure
-  constants, and a sweep compiles once per chunk shape;
-- ``outputs(layout) -> dict[name, (dims, units, description)]`` and ``coords(layout)``.
+- **inputs** (the default): every value a point varies reaches ``evaluate`` as an array built
+  by ``prepare``.  Parameters are array arguments, never closure constants, so all points of a
+  group share one compiled program;
+- **static fields**, listed in ``static_fields``: values that change the compiled program
+  (solver choice, flags that change the outputs, Python integers such as ``max_steps``).
+  The engine splits the grid into groups of equal static values and compiles once per group.
 
-A :class:`SweepSpec` names the axes.  :func:`run_sweep` flattens the grid, cuts it into chunks of
-``chunk_size`` points (the last one padded by repeating its final point, so every chunk has the
-same shape), evaluates each chunk with one ``jit(vmap(evaluate))``, and writes it to a zarr
-store followed by its ``done`` flag.  A killed sweep rerun on the same store computes only the
-chunks whose flag is unset and ends with the same dataset as an uninterrupted run.
+``evaluate``, ``shared_inputs``, ``outputs`` and ``coords`` run on a *static view* of the model
+in which every non-static field is a guard that raises ``TypeError`` when used.  A model that
+reads a per-point value directly instead of through ``prepare`` therefore fails loudly, rather
+than computing every point with the first point's value.
+
+:func:`run_sweep` flattens the grid, groups it, cuts each group into chunks of ``chunk_size``
+points (the last one padded by repeating its final point, so every chunk of a group has one
+shape), evaluates each chunk with ``jit(vmap(evaluate))`` (shared inputs passed once, with
+``in_axes=None``), and writes it to a zarr store followed by its ``done`` flag.  Each chunk owns
+whole rows of the store, so concurrent writers never share a storage chunk.  A killed sweep
+rerun on the same store computes only the chunks whose flag is unset and ends with the same
+dataset as an uninterrupted run.  A lock file refuses a second process writing the same store.
+
+Compilation: the chunk functions are cached in the process, and JAX's persistent compilation
+cache (:mod:`simulations.compile_cache`) keeps them across processes.
 
 Scale-out: with a ``dask.distributed`` client, every missing chunk becomes one task that a
-worker process prepares, evaluates and writes to the (shared) zarr store itself, flag last, so
-the store stays resumable whichever worker dies.  Each worker compiles the chunk function once.
+worker process prepares, evaluates and writes to the (shared) zarr store itself, flag last.
 
 In one process, while XLA runs a chunk (it releases the GIL), a helper thread prepares the next
-chunk's host inputs (numpy only).  XLA itself runs one computation at a time: on CPU its while
-loops execute in the calling thread, so the next chunk is never dispatched before the last one
-finished, and two XLA computations in concurrent Python threads were seen to deadlock
-(jax 0.10).
+chunk's host inputs (numpy only).  XLA itself runs one computation at a time: two XLA
+computations in concurrent Python threads were seen to deadlock (jax 0.10).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
 import json
 import os
+import socket
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar, Hashable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -46,7 +53,106 @@ from minimal_models.precision import require_x64
 
 require_x64()
 
-__all__ = ["SweepSpec", "run_sweep", "open_sweep", "sweep_fingerprint"]
+__all__ = ["SweepSpec", "SweepableModel", "run_sweep", "open_sweep", "sweep_fingerprint",
+           "static_view", "StoreLockedError"]
+
+_STORE_FORMAT = 2  # rows grouped by static fields, chunk-aligned (format 1: grid order)
+
+
+@runtime_checkable
+class SweepableModel(Protocol):
+    """What :func:`run_sweep` needs of a model: one parameter point, as a frozen dataclass.
+
+    ``static_fields``: names of the fields that change the compiled program; the grid is split
+    into groups by their values and compiled once per group.  Every other field is an *input*:
+    ``prepare`` must turn it into arrays, because ``evaluate`` cannot see it.
+    """
+
+    static_fields: ClassVar[tuple[str, ...]]
+
+    def layout(self, models: Sequence[Any]) -> Hashable:
+        """Shapes shared by every point of the sweep (called on a real model with all of them)."""
+
+    def prepare(self, layout: Hashable) -> dict[str, np.ndarray]:
+        """Host-side inputs of this point (called on the real model), at the layout's shapes."""
+
+    def shared_inputs(self, layout: Hashable) -> dict[str, np.ndarray]:
+        """Inputs identical for every point (a data set, a fixed matrix): passed once, not
+        copied per point.  Static view: may read only static fields."""
+
+    def evaluate(self, inputs: dict) -> dict:
+        """Pure JAX for one point; ``inputs`` = this point's ``prepare`` merged with the shared
+        inputs.  Static view."""
+
+    def outputs(self, layout: Hashable) -> dict[str, tuple[tuple[str, ...], str, str]]:
+        """name -> (dims, units, description) of each output of ``evaluate``.  Static view."""
+
+    def coords(self, layout: Hashable) -> dict[str, np.ndarray]:
+        """Coordinates of the output dims.  Static view."""
+
+
+class _NotStatic:
+    """Stands in for a non-static field in the static view: any use raises."""
+
+    __slots__ = ("_name", "_model")
+
+    def __init__(self, name, model):
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_model", model)
+
+    def _fail(self, *args, **kwargs):
+        name, model = object.__getattribute__(self, "_name"), object.__getattribute__(self, "_model")
+        raise TypeError(
+            f"{model}.{name} was used by evaluate/shared_inputs/outputs/coords, but {name!r} is "
+            f"not in {model}.static_fields: its value differs from point to point, so it must "
+            "reach evaluate through prepare()'s inputs (or be declared static)")
+
+    def __getattribute__(self, attr):
+        if attr in ("_fail", "__class__", "__repr__"):
+            return object.__getattribute__(self, attr)
+        object.__getattribute__(self, "_fail")()
+
+    def __repr__(self):
+        return f"<non-static field {object.__getattribute__(self, '_name')!r}>"
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = __bool__ = _fail
+    __float__ = __int__ = __index__ = __complex__ = __len__ = __iter__ = __contains__ = _fail
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _fail
+    __rtruediv__ = __pow__ = __rpow__ = __neg__ = __abs__ = __getitem__ = __format__ = _fail
+    __array__ = __jax_array__ = __str__ = __call__ = _fail
+
+
+def _static_key(model) -> tuple:
+    return tuple(getattr(model, name) for name in type(model).static_fields)
+
+
+@functools.lru_cache(maxsize=256)
+def _static_view_of(cls, key):
+    view = object.__new__(cls)  # no __init__/__post_init__: the fields below are not all values
+    values = dict(zip(cls.static_fields, key))
+    for f in dataclasses.fields(cls):
+        value = values[f.name] if f.name in values else _NotStatic(f.name, cls.__name__)
+        object.__setattr__(view, f.name, value)
+    return view
+
+
+def static_view(model):
+    """The model as ``evaluate`` sees it: static fields only (any other field raises)."""
+    return _static_view_of(type(model), _static_key(model))
+
+
+def _check_model(model):
+    if not dataclasses.is_dataclass(model) or isinstance(model, type):
+        raise ValueError(f"model must be a dataclass instance, got {type(model).__name__}")
+    missing = [m for m in ("static_fields", "layout", "prepare", "shared_inputs", "evaluate",
+                           "outputs", "coords") if not hasattr(model, m)]
+    if missing:
+        raise ValueError(f"{type(model).__name__} is not a SweepableModel: it lacks {missing}")
+    fields = {f.name for f in dataclasses.fields(model)}
+    unknown = set(model.static_fields) - fields
+    if unknown:
+        raise ValueError(f"{type(model).__name__}.static_fields names unknown fields "
+                         f"{sorted(unknown)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,8 +170,7 @@ class SweepSpec:
     description: str = ""
 
     def __post_init__(self):
-        if not dataclasses.is_dataclass(self.model):
-            raise ValueError(f"model must be a dataclass instance, got {type(self.model).__name__}")
+        _check_model(self.model)
         fields = {f.name for f in dataclasses.fields(self.model)}
         axes = tuple((str(name), tuple(values)) for name, values in self.axes)
         names = [name for name, _ in axes]
@@ -91,7 +196,7 @@ class SweepSpec:
 
     @property
     def n_chunks(self) -> int:
-        return -(-self.n_points // self.chunk_size)
+        return len(_plan(self).chunks)
 
     def points(self) -> list[dict]:
         names = [name for name, _ in self.axes]
@@ -140,8 +245,51 @@ def sweep_fingerprint(spec: SweepSpec) -> str:
         "parameters": {k: _jsonable(v) for k, v in dataclasses.asdict(spec.model).items()},
         "axes": [[name, _jsonable(list(values))] for name, values in spec.axes],
         "chunk_size": spec.chunk_size,
+        "store_format": _STORE_FORMAT,
     }, sort_keys=True, default=str)
 
+
+# ---------------------------------------------------------------------------------- the plan
+
+@dataclasses.dataclass(frozen=True)
+class _Chunk:
+    group: tuple           # static key of every point in the chunk
+    points: tuple          # flat grid indices (C order), at most chunk_size of them
+    row: int               # first store row; the chunk owns rows [row, row + chunk_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    groups: tuple          # static keys, in order of first appearance in the grid
+    chunks: tuple          # _Chunk, group by group
+    rows: np.ndarray       # store row of each grid point
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_cached(spec: SweepSpec) -> _Plan:
+    base, size = spec.model, spec.chunk_size
+    static = type(base).static_fields
+    members: dict[tuple, list[int]] = {}
+    for i, point in enumerate(spec.points()):
+        key = tuple(point.get(name, getattr(base, name)) for name in static)
+        members.setdefault(key, []).append(i)
+    chunks, rows = [], np.empty(spec.n_points, dtype=np.int64)
+    for key, idx in members.items():
+        for start in range(0, len(idx), size):
+            chunk = _Chunk(key, tuple(idx[start:start + size]), len(chunks) * size)
+            rows[list(chunk.points)] = chunk.row + np.arange(len(chunk.points))
+            chunks.append(chunk)
+    return _Plan(tuple(members), tuple(chunks), rows)
+
+
+def _plan(spec: SweepSpec) -> _Plan:
+    try:
+        return _plan_cached(spec)
+    except TypeError:  # unhashable axis values: plan without the cache
+        return _plan_cached.__wrapped__(spec)
+
+
+# --------------------------------------------------------------------------------- the stores
 
 class _MemoryStore:
     """In-memory stand-in for the zarr group when no store path is given."""
@@ -174,6 +322,68 @@ class _ZarrStore:
         return self.group[name]
 
 
+class StoreLockedError(ValueError):
+    """Another live process is writing the same sweep store."""
+
+
+@contextlib.contextmanager
+def _store_lock(store):
+    """Hold ``<store>/.lock`` (pid@host) while this process writes the store.
+
+    A second process on the same store is refused with :class:`StoreLockedError` rather than
+    racing it; a lock left by a process that no longer runs (killed sweep) is taken over, so a
+    killed sweep still resumes.  Created with O_EXCL, so two starters cannot both win.
+    """
+    created = not os.path.exists(store)
+    os.makedirs(store, exist_ok=True)
+    path = os.path.join(store, ".lock")
+    me = f"{os.getpid()}@{socket.gethostname()}"
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(path) as fh:
+                    owner = fh.read().strip()
+            except FileNotFoundError:
+                continue  # released meanwhile: try again
+            pid, _, host = owner.partition("@")
+            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)  # stale: its writer is gone
+                continue
+            raise StoreLockedError(
+                f"store {str(store)!r} is being written by process {owner}; wait for it to "
+                f"finish, or delete {path} if that process is gone") from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(me)
+        break
+    else:
+        raise StoreLockedError(f"could not take the lock {path}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            with open(path) as fh:
+                mine = fh.read().strip() == me
+            if mine:
+                os.unlink(path)
+        if created and not os.listdir(store):
+            os.rmdir(store)  # refused or failed before writing: leave no trace
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------------------- compute a chunk
+
 def _stack(dicts: list[dict]) -> dict:
     return {key: np.stack([d[key] for d in dicts]) for key in dicts[0]}
 
@@ -187,43 +397,117 @@ def _fill_value(dtype):
     return -1
 
 
-@functools.lru_cache(maxsize=32)
-def _batched(model):
-    """One jit(vmap(evaluate)) per model configuration, kept so that reruns and resumed sweeps
-    in the same process reuse the compiled chunk function."""
-    import jax
+@contextlib.contextmanager
+def _no_host_callbacks():
+    """Trace with equinox's runtime checks returning NaN instead of raising through a host
+    callback: JAX will not persist a program that contains host callbacks, and the checks
+    this disables (diffrax's ordering of the output times) are made on the host before
+    any chunk runs."""
+    try:
+        from equinox import _errors
+    except ImportError:  # pragma: no cover - equinox internals moved: the cache is only slower
+        yield
+        return
+    saved = getattr(_errors, "EQX_ON_ERROR", None)
+    if saved is None:
+        yield
+        return
+    _errors.EQX_ON_ERROR = "nan"
+    try:
+        yield
+    finally:
+        _errors.EQX_ON_ERROR = saved
 
-    return jax.jit(jax.vmap(model.evaluate))
+
+class _ChunkFunction:
+    """jit(vmap(evaluate)) for one group: per-point inputs batched, shared inputs passed once."""
+
+    def __init__(self, view):
+        import jax
+
+        def one_point(inputs, shared):
+            return view.evaluate({**inputs, **shared})
+
+        self._fn = jax.jit(jax.vmap(one_point, in_axes=(0, None)))
+
+    def __call__(self, inputs, shared):
+        with _no_host_callbacks():
+            return self._fn(inputs, shared)
+
+    def eval_shape(self, inputs, shared):
+        import jax
+
+        with _no_host_callbacks():
+            return jax.eval_shape(self._fn, inputs, shared)
 
 
-def _chunk_inputs(models, layout, size):
-    models = models + [models[-1]] * (size - len(models))  # pad: every chunk has one shape
-    return _stack([m.prepare(layout) for m in models])
+@functools.lru_cache(maxsize=64)
+def _chunk_function(cls, key) -> _ChunkFunction:
+    """One compiled chunk function per model class and static key, kept so that reruns and
+    resumed sweeps in the same process reuse it."""
+    return _ChunkFunction(_static_view_of(cls, key))
 
 
-def _write_chunk(group, spec, c, result):
-    start, stop = c * spec.chunk_size, min((c + 1) * spec.chunk_size, spec.n_points)
-    for name, values in result.items():
-        group[name][start:stop] = values[: stop - start]
-    group["done"][c] = True  # only after every variable of the chunk is written
+@functools.lru_cache(maxsize=64)
+def _shared_inputs(cls, key, layout):
+    import jax.numpy as jnp
+
+    return {k: jnp.asarray(v) for k, v in _static_view_of(cls, key).shared_inputs(layout).items()}
 
 
-def _compute_chunk(spec, layout, store, c):
+class _Runner:
+    """Everything a process needs to compute chunks of one sweep."""
+
+    def __init__(self, spec: SweepSpec, models=None):
+        self.spec = spec
+        self.plan = _plan(spec)
+        self.cls = type(spec.model)
+        if models is None:
+            models = [dataclasses.replace(spec.model, **p) for p in spec.points()]  # validates
+        self.models = models
+        self.layout = spec.model.layout(models)
+
+    def inputs(self, chunk: _Chunk):
+        models = [self.models[i] for i in chunk.points]
+        models += [models[-1]] * (self.spec.chunk_size - len(models))  # pad: one shape per group
+        return _stack([m.prepare(self.layout) for m in models])
+
+    def function(self, chunk: _Chunk):
+        return _chunk_function(self.cls, chunk.group)
+
+    def shared(self, group):
+        return _shared_inputs(self.cls, group, self.layout)
+
+    def compute(self, chunk: _Chunk, inputs=None):
+        import jax
+
+        inputs = self.inputs(chunk) if inputs is None else inputs
+        return jax.device_get(self.function(chunk)(inputs, self.shared(chunk.group)))
+
+    def write(self, group_store, c: int, result: dict):
+        chunk = self.plan.chunks[c]
+        rows = slice(chunk.row, chunk.row + self.spec.chunk_size)
+        for name, values in result.items():
+            group_store[name][rows] = values
+        group_store["done"][c] = True  # only after every variable of the chunk is written
+
+
+def _compute_chunk(spec, store, c):
     """One chunk on a dask worker: prepare, evaluate, write, flag."""
-    import jax
-
-    size = spec.chunk_size
-    models = [dataclasses.replace(spec.model, **point)
-              for point in spec.points()[c * size:(c + 1) * size]]
-    result = jax.device_get(_batched(spec.model)(_chunk_inputs(models, layout, size)))
-    _write_chunk(_ZarrStore(store), spec, c, result)
+    runner = _worker_runner(spec)
+    runner.write(_ZarrStore(store), c, runner.compute(runner.plan.chunks[c]))
     return c
 
 
-def _run_on_cluster(client, spec, layout, store, todo, finished):
+@functools.lru_cache(maxsize=8)
+def _worker_runner(spec):
+    return _Runner(spec)
+
+
+def _run_on_cluster(client, spec, store, todo, finished):
     from dask.distributed import as_completed
 
-    futures = [client.submit(_compute_chunk, spec, layout, store, c, pure=False) for c in todo]
+    futures = [client.submit(_compute_chunk, spec, store, c, pure=False) for c in todo]
     try:
         for future in as_completed(futures):
             finished(future.result())  # re-raises a worker's exception here
@@ -231,63 +515,95 @@ def _run_on_cluster(client, spec, layout, store, todo, finished):
         client.cancel(futures)  # on error or Ctrl-C: stop queued chunks; written ones are kept
 
 
+def _declared_outputs(runner: _Runner) -> dict:
+    """Union of the groups' outputs (a variable a group does not produce stays missing there)."""
+    outputs = {}
+    for key in runner.plan.groups:
+        for name, decl in _static_view_of(runner.cls, key).outputs(runner.layout).items():
+            if name in outputs and tuple(outputs[name][0]) != tuple(decl[0]):
+                raise ValueError(f"output {name!r} has dims {decl[0]} in one group of static "
+                                 f"fields and {outputs[name][0]} in another")
+            outputs.setdefault(name, decl)
+    return outputs
+
+
+def _output_shapes(runner: _Runner, outputs: dict) -> dict:
+    """Shape and dtype of every output per point, checked against the declarations."""
+    shapes = {}
+    for key in runner.plan.groups:
+        chunk = next(ch for ch in runner.plan.chunks if ch.group == key)
+        got = runner.function(chunk).eval_shape(runner.inputs(chunk), runner.shared(key))
+        declared = set(_static_view_of(runner.cls, key).outputs(runner.layout))
+        if set(got) != declared:
+            raise ValueError(f"evaluate returned {sorted(got)} but outputs() declares "
+                             f"{sorted(declared)} (static fields {key})")
+        for name, shp in got.items():
+            this = (shp.shape[1:], np.dtype(shp.dtype))
+            if shapes.setdefault(name, this) != this:
+                raise ValueError(f"output {name!r} has shape/dtype {this} in group {key} and "
+                                 f"{shapes[name]} in another")
+    return shapes
+
+
 def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
               progress: bool = True, on_chunk: Callable[[int], None] | None = None,
-              client=None):
+              client=None, compile_cache: bool = True):
     """Run (or resume) a sweep and return it as an :class:`xarray.Dataset`.
 
     ``store``: path of a zarr store; if it exists and holds this sweep (same fingerprint) only
     the chunks not yet flagged ``done`` are computed; a store of a different sweep raises
-    ``ValueError``.  ``None`` keeps everything in memory.  ``on_chunk(index)`` is called after
-    each computed chunk has been written and flagged.  Every point is validated (the model's
-    constructor raises ``ValueError``) before anything is created on disk.
+    ``ValueError``, and a store another live process is writing raises
+    :class:`StoreLockedError`.  ``None`` keeps everything in memory.  ``on_chunk(index)`` is
+    called after each computed chunk has been written and flagged.  Every point is validated
+    (the model's constructor raises ``ValueError``) before anything is created on disk.
 
     ``client``: a ``dask.distributed.Client``; the missing chunks then run as tasks on its
     workers, which write straight to ``store`` (a path every worker can reach).  The dataset is
     the same as a run in this process.
-    """
-    import jax
 
+    ``compile_cache``: turn on JAX's persistent compilation cache
+    (:func:`simulations.compile_cache.enable`; ``COLLAPSE_LAB_CACHE_DIR`` moves it, ``off``
+    disables it) so a later process reuses the compiled chunk functions.
+    """
     if client is not None and store is None:
         raise ValueError("store=None with a dask client: the workers write the results, so "
                          "give a store path they can all reach")
-    points = spec.points()
-    models = [dataclasses.replace(spec.model, **point) for point in points]  # validates
-    layout = spec.model.layout(models)
-    size, n_chunks = spec.chunk_size, spec.n_chunks
+    runner = _Runner(spec)  # validates every point before anything is written
+    if compile_cache:
+        from .compile_cache import enable
 
-    def chunk_inputs(c):
-        return _chunk_inputs(models[c * size:(c + 1) * size], layout, size)
-
-    batched = _batched(spec.model)
-    first = chunk_inputs(0)
-    shapes = jax.eval_shape(batched, first)
-    outputs = spec.model.outputs(layout)
-    if set(shapes) != set(outputs):
-        raise ValueError(f"evaluate returned {sorted(shapes)} but outputs() declares "
-                         f"{sorted(outputs)}")
-
+        enable()
+    outputs = _declared_outputs(runner)
+    shapes = _output_shapes(runner, outputs)
     fingerprint = sweep_fingerprint(spec)
+
     if store is None:
-        group = _MemoryStore()
-    else:
-        if os.path.exists(store):
+        return _execute(runner, _MemoryStore(), shapes, outputs, progress, on_chunk, None, None)
+    with _store_lock(str(store)):  # first: a second writer must not even read a half store
+        if os.path.exists(os.path.join(store, "zarr.json")):
             import zarr
 
             try:
                 existing = dict(zarr.open_group(str(store), mode="r").attrs)
             except Exception as exc:
-                raise ValueError(f"store {str(store)!r} exists but is not a sweep store ({exc})") \
-                    from None
+                raise ValueError(f"store {str(store)!r} exists but is not a sweep store "
+                                 f"({exc})") from None
             if existing.get("fingerprint") != fingerprint:
                 raise ValueError(f"store {str(store)!r} holds a different sweep "
                                  f"({existing.get('sweep_name')!r}); choose another path or "
                                  "delete it")
+        elif os.path.exists(store) and set(os.listdir(store)) - {".lock"}:
+            raise ValueError(f"store {str(store)!r} exists but is not a sweep store")
         group = _ZarrStore(store)
         group.attrs.update({"fingerprint": fingerprint, "sweep_name": spec.name})
-    for name, shp in shapes.items():
-        group.create(name, (spec.n_points,) + shp.shape[1:], shp.dtype, size,
-                     _fill_value(shp.dtype))
+        return _execute(runner, group, shapes, outputs, progress, on_chunk, client, str(store))
+
+
+def _execute(runner, group, shapes, outputs, progress, on_chunk, client, store):
+    spec, plan = runner.spec, runner.plan
+    n_chunks, size = len(plan.chunks), spec.chunk_size
+    for name, (shape, dtype) in shapes.items():
+        group.create(name, (n_chunks * size,) + shape, dtype, size, _fill_value(dtype))
     group.create("done", (n_chunks,), bool, 1, False)
 
     done = np.asarray(group["done"][:])
@@ -298,6 +614,7 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
 
         bar = tqdm(total=n_chunks, initial=n_chunks - len(todo), desc=f"sweep {spec.name}",
                    unit="chunk")
+
     def finished(c):
         if bar is not None:
             bar.update(1)
@@ -307,31 +624,38 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
     prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-prepare")
     try:
         if client is not None:
-            _run_on_cluster(client, spec, layout, str(store), todo, finished)
+            _run_on_cluster(client, spec, store, todo, finished)
         else:
-            inputs = (first if todo[0] == 0 else chunk_inputs(todo[0])) if todo else None
+            inputs = runner.inputs(plan.chunks[todo[0]]) if todo else None
             for i, c in enumerate(todo):
                 # numpy-only preparation of the next chunk overlaps this chunk's XLA run
-                upcoming = prep.submit(chunk_inputs, todo[i + 1]) if i + 1 < len(todo) else None
-                _write_chunk(group, spec, c, jax.device_get(batched(inputs)))
+                upcoming = (prep.submit(runner.inputs, plan.chunks[todo[i + 1]])
+                            if i + 1 < len(todo) else None)
+                runner.write(group, c, runner.compute(plan.chunks[c], inputs))
                 inputs = upcoming.result() if upcoming is not None else None
                 finished(c)
     finally:
         prep.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
-    return _to_dataset(spec, group, outputs, layout)
+    return _to_dataset(runner, group, outputs)
 
 
-def _to_dataset(spec, group, outputs, layout):
+def _to_dataset(runner, group, outputs):
     import xarray as xr
 
+    spec, plan = runner.spec, runner.plan
     names = [name for name, _ in spec.axes]
     coords = {name: np.asarray(values) for name, values in spec.axes}
-    coords.update(spec.model.coords(layout))
+    for key in plan.groups:  # coords may depend only on static fields and the layout
+        for name, value in _static_view_of(runner.cls, key).coords(runner.layout).items():
+            value = np.asarray(value)
+            if name in coords and not np.array_equal(coords[name], value):
+                raise ValueError(f"coordinate {name!r} differs between groups of static fields")
+            coords[name] = value
     data_vars = {}
     for name, (dims, units, description) in outputs.items():
-        values = np.asarray(group[name][:])
+        values = np.asarray(group[name][:])[plan.rows]  # store rows -> grid order
         values = values.reshape(spec.shape + values.shape[1:])
         data_vars[name] = xr.Variable(tuple(names) + tuple(dims), values,
                                       attrs={"units": units, "description": description})
@@ -342,6 +666,7 @@ def _to_dataset(spec, group, outputs, layout):
         "model": type(spec.model).__name__,
         "parameters": json.dumps({k: _jsonable(v) for k, v in fixed.items()}, default=str),
         "axes": json.dumps(names),
+        "static_fields": json.dumps(list(type(spec.model).static_fields)),
         "collapse_lab_version": _version(),
         "reconstruction": int(bool(getattr(spec.model, "reconstruction", True))),
     }
@@ -358,6 +683,5 @@ def open_sweep(spec: SweepSpec, store) -> Any:
     missing = int((~np.asarray(group["done"][:])).sum())
     if missing:
         raise ValueError(f"store {str(store)!r} is missing {missing} chunks; rerun the sweep")
-    models = [dataclasses.replace(spec.model, **p) for p in spec.points()]
-    layout = spec.model.layout(models)
-    return _to_dataset(spec, group, spec.model.outputs(layout), layout)
+    runner = _Runner(spec)
+    return _to_dataset(runner, group, _declared_outputs(runner))
