@@ -1,9 +1,11 @@
 """Sweep engine vs a SciPy loop on the same Model A ODE points, in the same run.
 
-    python benchmarks/sweep_vs_scipy.py [--points 1000] [--solver dopri8] [--scipy-dense]
+    python benchmarks/sweep_vs_scipy.py [--points 1000] [--solver dopri8-lean] [--scipy-dense]
+                                        [--cold] [--scale-out 10000]
 
 Both paths integrate dZ/dt = -nu H L_G Z (the ODE, not the closed form) for every point of a
-frustration x seed grid: the sweep engine with diffrax (Dopri8) under one jit(vmap) per chunk,
+frustration x seed grid: the sweep engine (by default the lean Dormand-Prince 8 of
+simulations.rk; ``--solver dopri8`` for diffrax's) under one jit(vmap) per chunk,
 the baseline with scipy.integrate.solve_ivp(DOP853) point by point, at the same rtol/atol and
 on the same output grid.  SciPy restarts at every output time by default, because DOP853's
 t_eval interpolant misses the tolerance by orders of magnitude (``--scipy-dense`` times that
@@ -18,7 +20,14 @@ neighbours, while the ~40 s SciPy loop averages them out).
 XLA runs single-threaded here (``CPU_XLA_FLAGS``; ``--xla-multithread`` turns that off): the
 chunk's arrays are too small for intra-op threads to pay, and the second core then prepares the
 next chunk's host inputs while XLA runs.  SciPy is single-threaded either way.
-The last line is ``ratio <SciPy time / median warm sweep-engine time>``.
+``--cold`` also runs the engine end to end in two fresh processes sharing a new, empty
+persistent compilation cache: the first pays the trace and compile, the second loads the
+compiled program (the README's "compile once, across processes").  Their times include
+importing collapse-lab and JAX.  ``--scale-out N`` times an N-point sweep in one process and on
+a local dask cluster of two worker processes (one core each); the SciPy loop for it is timed
+on the first ``--points`` points and scaled linearly (its cost per point does not depend on N).
+The last line is ``ratio <SciPy time / median warm sweep-engine time>`` (one process each, so
+per core).
 """
 
 from __future__ import annotations
@@ -34,10 +43,10 @@ import numpy as np
 CPU_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
-def build_spec(points: int, chunk_size: int, solver: str = "dopri8"):
+def build_spec(points: int, chunk_size: int, solver: str = "dopri8-lean"):
     from simulations import FrustrationFlow, SweepSpec
 
-    seeds = max(1, points // 20)
+    seeds = max(1, -(-points // 20))
     model = FrustrationFlow(n_classes=4, n_per_class=5, dim=2, t_min=1e-2, t_max=20.0,
                             n_times=21, solver="ode", ode_solver=solver, rtol=1e-8, atol=1e-10,
                             spectrum=False, save_state=True)
@@ -69,11 +78,47 @@ def _time_dask(spec, workers: int, reference) -> float:
     return statistics.median(times[1:])
 
 
+_COLD_RUN = """
+import sys, time
+start = time.perf_counter()
+sys.path.insert(0, {root!r})
+from benchmarks.sweep_vs_scipy import build_spec
+from simulations import run_sweep
+ds = run_sweep(build_spec({points}, {chunk}, {solver!r}), progress=False)
+assert int((ds["result"] != 0).sum()) == 0
+print(time.perf_counter() - start)
+"""
+
+
+def _time_fresh_processes(points, chunk, solver, runs=2):
+    """End-to-end engine time in fresh processes sharing one new persistent cache."""
+    import subprocess
+    import sys
+    import tempfile
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = _COLD_RUN.format(root=root, points=points, chunk=chunk, solver=solver)
+    times = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, COLLAPSE_LAB_CACHE_DIR=cache)
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                 text=True, check=True)
+            times.append(float(out.stdout.split()[-1]))
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--chunk-size", type=int, default=500)
-    parser.add_argument("--solver", default="dopri8", help="diffrax solver of the sweep engine")
+    parser.add_argument("--solver", default="dopri8-lean",
+                        help="ODE solver of the sweep engine (simulations.flow.SOLVERS)")
+    parser.add_argument("--cold", action="store_true",
+                        help="also time end-to-end runs in fresh processes (empty, then warm "
+                             "persistent compilation cache)")
+    parser.add_argument("--scale-out", type=int, default=0, metavar="N",
+                        help="also time an N-point sweep on 1 process vs 2 dask workers")
     parser.add_argument("--repeats", type=int, default=3, help="warm engine runs (median)")
     parser.add_argument("--workers", type=int, default=0,
                         help="also time the engine on a local dask cluster of this many workers")
@@ -111,6 +156,16 @@ def main() -> None:
     t_sweep_warm = statistics.median(warm)
     t_dask = _time_dask(spec, args.workers, ds) if args.workers else None
     assert int((ds["result"] != 0).sum()) == 0, "solver failures in the sweep"
+    fresh = _time_fresh_processes(args.points, args.chunk_size, args.solver) if args.cold else None
+    scale = None
+    if args.scale_out:
+        big = build_spec(args.scale_out, args.chunk_size, args.solver)
+        run_sweep(big, progress=False)  # compile outside the timing (both sides compile once)
+        start = time.perf_counter()
+        big_ds = run_sweep(big, progress=False)
+        t_one = time.perf_counter() - start
+        t_two = _time_dask(big, 2, big_ds)
+        scale = (big.n_points, t_one, t_two)
 
     cf_spec = dataclasses.replace(spec, model=dataclasses.replace(model, solver="closed_form"))
     start = time.perf_counter()
@@ -140,6 +195,17 @@ def main() -> None:
           f"max |Z_sweep - Z_closed| = {exact_dev:.3e}")
     print(f"ratio including compile {t_scipy / t_sweep_cold:.1f}; "
           f"closed-form ratio {t_scipy / t_closed:.1f}")
+    per_point = t_scipy / spec.n_points
+    if fresh is not None:
+        print(f"fresh process, empty compile cache (end to end, imports included): "
+              f"{fresh[0]:.2f} s; ratio {t_scipy / fresh[0]:.1f}")
+        print(f"fresh process, warm compile cache (end to end, imports included):  "
+              f"{fresh[1]:.2f} s; ratio {t_scipy / fresh[1]:.1f}")
+    if scale is not None:
+        n, t_one, t_two = scale
+        print(f"{n} points: 1 process {t_one:.2f} s, 2 dask workers {t_two:.2f} s (warm, median "
+              f"of 3): speed-up {t_one / t_two:.2f}x; SciPy scaled from {spec.n_points} points "
+              f"{per_point * n:.1f} s -> ratio {per_point * n / t_two:.1f} on 2 workers")
     if t_dask is not None:
         print(f"sweep engine on {args.workers} dask workers (warm, median of 3): {t_dask:.2f} s; "
               f"ratio {t_scipy / t_dask:.1f} (the last line stays the one-process ratio)")

@@ -25,7 +25,9 @@ from minimal_models import validation as check
 __all__ = ["FlowSolution", "SOLVERS", "solve_flow", "solve_flow_scipy", "SUCCESS"]
 
 SUCCESS = 0  # diffrax's RESULTS.successful; any other code marks a failed solve
-SOLVERS = ("dopri8", "dopri5", "tsit5", "kvaerno5")
+DIFFRAX_SOLVERS = ("dopri8", "dopri5", "tsit5", "kvaerno5")
+LEAN_SOLVERS = {"dopri8-lean": "dop853", "dopri5-lean": "dopri5"}  # simulations.rk
+SOLVERS = DIFFRAX_SOLVERS + tuple(LEAN_SOLVERS)
 
 
 class FlowSolution(NamedTuple):
@@ -76,6 +78,12 @@ def solve_flow(
     applies per interval).  ``result`` is 0 on success, else the first failure's diffrax
     RESULTS code; states from the failure on are NaN.  Works on concrete arrays and under
     ``jit``/``vmap`` (then ``ts`` must be an array argument of fixed length).
+
+    ``solver``: a diffrax solver (``dopri8``, ``dopri5``, ``tsit5``, ``kvaerno5``), or a lean
+    solver of :mod:`simulations.rk` (``dopri8-lean``, ``dopri5-lean``: the same tableaus in one
+    small ``lax.while_loop`` that lands on every output time; fast to compile and cacheable
+    across processes; ``result`` 1 = max_steps reached, 2 = non-finite state; ``dt0`` and
+    ``restart_at_outputs`` do not apply).
     """
     import diffrax
     import jax
@@ -90,6 +98,13 @@ def solve_flow(
         _check_times(np.asarray(ts))
     ts = jnp.asarray(ts)
     z0 = jax.tree_util.tree_map(jnp.asarray, z0)
+    if solver in LEAN_SOLVERS:
+        from .rk import solve_rk
+
+        zs, result, num_steps = solve_rk(vector_field, z0, ts, args=args,
+                                         tableau=LEAN_SOLVERS[solver], rtol=rtol, atol=atol,
+                                         max_steps=max_steps)
+        return FlowSolution(ts=ts, zs=zs, result=result, num_steps=num_steps)
     term, stepper = diffrax.ODETerm(vector_field), _diffrax_solver(solver)
     controller = diffrax.PIDController(rtol=rtol, atol=atol)
     if not restart_at_outputs:
