@@ -294,3 +294,23 @@ def test_compiled_chunks_persist_across_processes(tmp_path):
                           "run_sweep(spec")], env=env, capture_output=True, text=True,
                          timeout=300)
     assert off.returncode == 0, off.stderr
+
+
+def test_cli_sweep_over_a_tolerance_and_the_solver(tmp_path):
+    from paper_repro.cli import main
+
+    store = str(tmp_path / "conv.zarr")
+    assert main(["sweep", "modelA_phase_K", "--quick", "--out", store, "--set", "frustration=0.3",
+                 "--set", "n_classes=3", "--set", "seed_A=0", "--set", "rtol=1e-3,1e-12",
+                 "--set", "solver=ode,closed_form"]) == 0
+    ds = xr.load_dataset(str(tmp_path / "conv.nc"))
+    steps = ds["num_steps"].squeeze()
+    assert int(steps.sel(solver="ode", rtol=1e-3)) < int(steps.sel(solver="ode", rtol=1e-12))
+    assert int(steps.sel(solver="closed_form").max()) == 0
+    assert json_list(ds.attrs["static_fields"])[0] == "solver"
+
+
+def json_list(text):
+    import json
+
+    return json.loads(text)
