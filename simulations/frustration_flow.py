@@ -59,8 +59,10 @@ def _predicted_slow_rate(kind, K, n, p, q, eta_x, eta_y, nu):
 class FrustrationFlow:
     """Model A gradient flow at one parameter point (defaults: unit-sum preset, F3 settings).
 
-    ``solver="ode"`` integrates dZ/dt = -nu H L_G Z with diffrax (``ode_solver``, ``rtol``,
-    ``atol``); ``solver="closed_form"`` uses the eigendecomposition.  Outputs per time: d_min,
+    ``solver="ode"`` integrates dZ/dt = -nu H L_G Z with ``ode_solver`` at ``rtol``/``atol``
+    (default the lean Dormand-Prince 8 of :mod:`simulations.rk`, which compiles ~3x faster
+    than diffrax's and is cacheable across processes; any of :data:`simulations.flow.SOLVERS`);
+    ``solver="closed_form"`` uses the eigendecomposition.  Outputs per time: d_min,
     label spread, nearest-label accuracies, loss; per point: the solver status (``result``,
     ``num_steps``), the predicted slow rate (symmetric cubic for hard pairs, first-order estimate
     for soft splits) and, with ``spectrum=True``, the exact mean of the K - 1 slow eigenvalues.
@@ -87,7 +89,7 @@ class FrustrationFlow:
     t_max: float = 100.0
     n_times: int = 61
     solver: str = "ode"
-    ode_solver: str = "dopri8"
+    ode_solver: str = "dopri8-lean"
     rtol: float = 1e-10
     atol: float = 1e-12
     max_steps: int = 100_000
