@@ -11,13 +11,19 @@ from .collapse import (
     label_spread,
     nearest_label_accuracy,
 )
-from .diagnostics import rollout_covariance_stats, sliced_w1_profile, whiten_by_reference
+from .diagnostics import (
+    convergence_order,
+    rollout_covariance_stats,
+    sliced_w1_profile,
+    whiten_by_reference,
+)
 from .spectra import effective_rank, participation_ratio
 from .timescales import first_crossing_time, fit_decay_rate
 
 __all__ = [
     "centred_gram",
     "collapse_ratio",
+    "convergence_order",
     "cosine_matrix",
     "d_mean",
     "d_min",

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rollout_covariance_stats", "sliced_w1_profile", "whiten_by_reference"]
+from minimal_models import validation as check
+
+__all__ = ["convergence_order", "rollout_covariance_stats", "sliced_w1_profile",
+           "whiten_by_reference"]
 
 
 def whiten_by_reference(Z, Z_ref):
     """Centre by the reference mean and multiply by the inverse symmetric square root of the
-    reference covariance, so every cloud is measured in the reference's units."""
+    reference covariance, so every cloud is measured in the reference's units (the whitening of
+    the Figs. 7-9 toy, our RECONSTRUCTION, spec §3.2)."""
     Z, Z_ref = np.asarray(Z, dtype=np.float64), np.asarray(Z_ref, dtype=np.float64)
     lam, U = np.linalg.eigh(np.cov(Z_ref.T))
     inv_sqrt = (U / np.sqrt(lam)) @ U.T
@@ -51,3 +55,14 @@ def rollout_covariance_stats(states) -> dict:
     lam = np.linalg.eigvalsh(cov)
     return {"trace": lam.sum(axis=1), "logdet": np.linalg.slogdet(cov)[1],
             "lambda_min": lam[:, 0]}
+
+
+def convergence_order(steps, errors) -> float:
+    """Observed order p of a method whose error behaves as C h^p: the least-squares slope of
+    log(error) against log(step).  Used to check Prop 4.6 (leapfrog: p = 2 in dt, p = 1 in the
+    force error) and the shadow-Hamiltonian scaling."""
+    h = check.finite_array("steps", steps, ndim=1)
+    e = check.finite_array("errors", errors, shape=h.shape)
+    if h.size < 2 or np.any(h <= 0) or np.any(e <= 0):
+        raise ValueError("steps and errors need >= 2 entries, all > 0 (a log-log fit)")
+    return float(np.polyfit(np.log(h), np.log(e), 1)[0])

@@ -8,6 +8,12 @@ W_H = {w : w^T H^{-1} w <= 1}; embeddings have covariance Sigma under the energy
 tr(H Sigma) = c.  Each public function names its result and whether it is CONFIRMED (stated in
 the paper or the author's code), DERIVED (a consequence we worked out and check numerically)
 or RECONSTRUCTION (our model of a result whose proof is not public).
+
+Result numbers are those of the author's preprint (3 Mar 2026), as in the spec.  arXiv v1
+moves the structural results (symplecticity, volume preservation, anti-collapse) into its
+Appendix A -- e.g. the preprint's Thm 4.4 is v1's Thm A.4 -- and its numbers are cited where
+known; the v1 numbers of Lemmas 4.10/4.12, Props 4.13/4.16, Thm 4.14/Cor 4.15 and Thm B.1 were
+not checked.
 """
 
 from __future__ import annotations
@@ -36,8 +42,12 @@ __all__ = [
     "optimal_predictive_risk",
     "coupling_from_contraction",
     "sample_coupled_views",
+    "logdet_spike_spectrum",
+    "projected_logdet",
     "logdet_trace_floor",
     "spectral_bounds",
+    "predicted_covariance_logdet",
+    "maxent_gibbs",
     "gibbs_lift_sample",
     "gibbs_partition",
 ]
@@ -239,6 +249,67 @@ def sample_coupled_views(Sigma, C, n: int, rng):
     return Z_a, Z_a @ np.linalg.solve(Sigma, C) + noise
 
 
+def logdet_spike_spectrum(k: int, tau: float, eps: float) -> np.ndarray:
+    r"""Lemma 4.10 (CONFIRMED): a log-det floor alone does not prevent collapse.  The spectrum
+
+        lambda_1 = e^{k tau} eps^{-(k-1)},   lambda_2 = ... = lambda_k = eps
+
+    meets (1/k) log det Sigma = tau exactly for every eps > 0, while its participation ratio
+    (lambda_1 + (k-1) eps)^2 / (lambda_1^2 + (k-1) eps^2) -> 1 as eps -> 0: one direction
+    carries all the variance.  Returns the k eigenvalues, largest first."""
+    k = check.integer("k", k, minimum=2)
+    tau = check.real("tau", tau)
+    eps = check.positive("eps", eps)
+    return np.array([np.exp(k * tau - (k - 1) * np.log(eps))] + [eps] * (k - 1))
+
+
+def _psd(name, S):
+    """A symmetric positive semi-definite matrix (to round-off), symmetrised."""
+    S = check.finite_array(name, S, ndim=2)
+    scale = max(1.0, np.abs(S).max()) if S.size else 1.0
+    if S.shape[0] != S.shape[1] or not np.allclose(S, S.T, atol=1e-10 * scale):
+        raise ValueError(f"{name} must be a symmetric square matrix, got shape {S.shape}")
+    S = 0.5 * (S + S.T)
+    if np.linalg.eigvalsh(S)[0] < -1e-10 * scale:
+        raise ValueError(f"{name} must be positive semi-definite (smallest eigenvalue "
+                         f"{np.linalg.eigvalsh(S)[0]:.3g} < 0)")
+    return S
+
+
+def projected_logdet(Sigma_Q, R, eps: float, *, rank_tol: float | None = None) -> dict:
+    r"""The projected log-det of HamJEPA's volume floor with its epsilon (Lemma 4.12 of the
+    author's preprint, CONFIRMED; the floor itself is spec §4.1, eq. of L_vol):
+
+        Sigma_Y = R^T Sigma_Q R  (R: d x k, orthonormal columns),   rank Sigma_Y = r <= rank Sigma_Q,
+        log det(Sigma_Y + eps I_k) = sum_{i <= r} log(lambda_i + eps) + (k - r) log eps,
+
+    lambda_1..r the non-zero eigenvalues of Sigma_Y.  A rank-deficient content covariance
+    therefore pays (k - r) log eps, which dominates the floor as eps -> 0 (spec R3).
+
+    Returns ``{"logdet", "rank", "eigenvalues"}`` (eigenvalues of Sigma_Y, ascending).
+    Eigenvalues below ``rank_tol`` (default: k * machine eps * max(lambda_max, eps)) count as
+    zero.  (arXiv v1 renumbers the structural results; its number for this lemma was not
+    checked.)"""
+    Sigma_Q = _psd("Sigma_Q", Sigma_Q)
+    R = check.finite_array("R", R, ndim=2)
+    if R.shape[0] != Sigma_Q.shape[0] or R.shape[1] > R.shape[0] or R.shape[1] < 1:
+        raise ValueError(f"R must have shape (d, k) with d = {Sigma_Q.shape[0]} and "
+                         f"1 <= k <= d, got {R.shape}")
+    if not np.allclose(R.T @ R, np.eye(R.shape[1]), atol=1e-8):
+        raise ValueError("R must have orthonormal columns (max |R^T R - I| = "
+                         f"{np.abs(R.T @ R - np.eye(R.shape[1])).max():.3g}; allowed <= 1e-8)")
+    eps = check.positive("eps", eps)
+    k = R.shape[1]
+    lam = np.clip(np.linalg.eigvalsh(R.T @ Sigma_Q @ R), 0.0, None)
+    if rank_tol is None:
+        rank_tol = k * np.finfo(np.float64).eps * max(lam[-1], eps)
+    rank_tol = check.real("rank_tol", rank_tol, low=0.0)
+    nonzero = lam[lam > rank_tol]
+    r = int(nonzero.size)
+    return {"logdet": float(np.sum(np.log(nonzero + eps)) + (k - r) * np.log(eps)),
+            "rank": r, "eigenvalues": lam}
+
+
 def logdet_trace_floor(k: int, tau: float, m: float) -> float:
     r"""Prop. 4.13 (CONFIRMED): log det Sigma >= k tau and tr Sigma <= m imply
 
@@ -252,20 +323,79 @@ def logdet_trace_floor(k: int, tau: float, m: float) -> float:
 
 
 def spectral_bounds(c: float, r0: float, k: int, tau: float) -> dict:
-    r"""Thm 4.14 / Cor 4.15 (CONFIRMED): tr Sigma = c, PR(Sigma) >= r0 and
-    (1/k) log det Sigma >= tau imply
+    r"""Thm 4.14 / Cor 4.15 (CONFIRMED): a k x k Sigma with tr Sigma = c, PR(Sigma) >= r0 and
+    (1/k) log det Sigma >= tau satisfies
 
         lambda_max <= c / sqrt(r0),   lambda_min >= e^{k tau} (sqrt(r0)/c)^{k-1},
         kappa <= e^{-k tau} (c / sqrt(r0))^k.
+
+    Requires 1 <= r0 <= k (the participation ratio never exceeds the rank; r0 > k is refused).
     """
     c = check.positive("c", c)
-    r0 = check.real("r0", r0, low=1.0)
     k = check.integer("k", k, minimum=1)
+    r0 = check.real("r0", r0, low=1.0, high=float(k))  # PR <= rank <= k: r0 > k is infeasible
     tau = check.real("tau", tau)
     root = np.sqrt(r0)
     return {"lambda_max": c / root,
             "lambda_min": float(np.exp(k * tau) * (root / c) ** (k - 1)),
             "kappa": float(np.exp(-k * tau) * (c / root) ** k)}
+
+
+def predicted_covariance_logdet(A, Sigma) -> float:
+    r"""log det(A Sigma A^T) for states with covariance Sigma pushed through a linear(ised)
+    predictor A: equals log det Sigma + 2 log|det A|.
+
+    Prop 4.16 (CONFIRMED): a symplectic predictor has det A = 1 (Cor 4.5), so it leaves the
+    covariance volume of the states unchanged; a falling log det between views must come from
+    the encoder, not the predictor.  Computed from A Sigma A^T itself (slogdet), so the
+    identity is a check, not an assumption."""
+    Sigma = check.spd_matrix("Sigma", Sigma)
+    A = check.finite_array("A", A, shape=Sigma.shape)
+    sign, logdet = np.linalg.slogdet(A @ Sigma @ A.T)
+    if sign <= 0:
+        raise ValueError("A must be invertible (A Sigma A^T is singular)")
+    return float(logdet)
+
+
+def maxent_gibbs(energies, c: float, weights=None) -> dict:
+    r"""Thm B.1 (CONFIRMED): among laws with E[H] = c, the unique entropy maximiser is the
+    Gibbs law p_beta ~ e^{-beta H}, with beta fixed by E_beta[H] = c.
+
+    On a discretised state space -- cell energies H_i, cell volumes ``weights`` w_i (default 1)
+    -- p_i = w_i e^{-beta H_i} / Z, and beta solves E_beta[H] = c (a unique root: the mean
+    energy falls strictly in beta, with slope -Var_beta(H)), so c must lie strictly between
+    min H and max H.  For the quadratic lift (Prop 3.6) beta = d/c.  Returns
+    ``{"beta", "p", "entropy"}``, entropy = -sum p_i log(p_i / w_i) (differential entropy of
+    the piecewise-constant density)."""
+    from scipy.optimize import brentq
+    from scipy.special import logsumexp
+
+    E = check.finite_array("energies", energies, ndim=1)
+    w = np.ones_like(E) if weights is None else check.finite_array("weights", weights,
+                                                                   shape=E.shape)
+    if np.any(w <= 0):
+        raise ValueError("weights must all be > 0")
+    c = check.real("c", c, low=float(E.min()), high=float(E.max()), low_open=True,
+                   high_open=True)
+
+    def probs(beta):  # log-sum-exp keeps large |beta| finite
+        logits = np.log(w) - beta * E
+        return np.exp(logits - logsumexp(logits))
+
+    def excess(beta):
+        return probs(beta) @ E - c
+
+    scale = 1.0 / max(np.ptp(E), 1e-300)
+    lo, hi = -scale, scale
+    while excess(lo) < 0:
+        lo *= 2
+    while excess(hi) > 0:
+        hi *= 2
+    beta = brentq(excess, lo, hi, xtol=1e-14 * scale, rtol=1e-14, maxiter=500)
+    p = probs(beta)
+    keep = p > 0
+    return {"beta": float(beta), "p": p,
+            "entropy": float(-np.sum(p[keep] * np.log(p[keep] / w[keep])))}
 
 
 def gibbs_lift_sample(H, c: float, n: int, key):

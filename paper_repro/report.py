@@ -14,6 +14,11 @@ def _fmt(x) -> str:
     return f"{x:.6g}"
 
 
+def _cell(text: str) -> str:
+    """Escape the pipes of |x| so a table cell stays one cell."""
+    return str(text).replace("|", "\\|")
+
+
 def write_report(entries, path, *, quick: bool) -> dict:
     """Write ``report.md``.  ``entries``: (FigureConfig, FigureResult | Exception, seconds,
     [saved files]).  Returns counts of passed and failed checks and failed figures."""
@@ -25,6 +30,9 @@ def write_report(entries, path, *, quick: bool) -> dict:
         "",
         "Figures marked RECONSTRUCTION are not the paper's figures: they implement the "
         "reconstruction in `shared/specs/`, and their expected values come from those specs.",
+        "Figures marked CONFIRMED use the settings and metrics of the paper or of the authors' "
+        "code. In every table the source column says where each expected value comes from; "
+        "a bound marked OURS is our choice, not the paper's.",
         "",
         "| figure | paper | status | checks passed | time (s) |",
         "|---|---|---|---|---|",
@@ -53,8 +61,8 @@ def write_report(entries, path, *, quick: bool) -> dict:
         lines += ["| quantity | expected | measured | tolerance | source | result |",
                   "|---|---|---|---|---|---|"]
         for c in result.checks:
-            lines.append(f"| {c.quantity} | {_fmt(c.expected)} | {_fmt(c.measured)} | "
-                         f"{c.tolerance_text()} | {c.source} | "
+            lines.append(f"| {_cell(c.quantity)} | {_fmt(c.expected)} | {_fmt(c.measured)} | "
+                         f"{c.tolerance_text()} | {_cell(c.source)} | "
                          f"{'pass' if c.passed else '**FAIL**'} |")
         lines.append("")
     with open(path, "w") as fh:

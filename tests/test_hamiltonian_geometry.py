@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.linalg
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -138,11 +139,24 @@ def test_misalignment_ratio_range_and_scale_invariance(case, scale):
                                rtol=1e-8, atol=1e-12 * np.abs(S).max())
 
 
-def test_whitening_maps_the_minimax_covariance_to_a_multiple_of_identity():
-    rng = np.random.default_rng(1)
-    H = random_spd(rng, 3, 1.0)
-    Z = rng.multivariate_normal(np.zeros(3), hg.minimax_covariance(H, 3.0), size=200_000)
-    np.testing.assert_allclose(np.cov(hg.h_whiten(Z, H).T), np.eye(3), atol=0.02)
+@given(spd_cases, st.floats(0.1, 10.0))
+def test_h_whitening_exact_identities(case, c):
+    d, seed = case
+    rng = np.random.default_rng(seed)
+    H = random_spd(rng, d, 1.0)
+    Z = rng.standard_normal((50, d)) @ random_spd(rng, d, 1.0)
+    root = scipy.linalg.sqrtm(H).real  # independent square root (Schur method)
+    W = hg.h_whiten(Z, H)
+    # Lemma 4.1: the batch map Z H^1/2 is the per-sample map z' = H^1/2 z
+    np.testing.assert_allclose(W, np.array([root @ z for z in Z]), rtol=1e-10, atol=1e-12)
+    # Prop 3.5: Cov(Z H^1/2) = H^1/2 Cov(Z) H^1/2, exactly for the sample covariance
+    np.testing.assert_allclose(np.cov(W.T).reshape(d, d), root @ np.cov(Z.T).reshape(d, d) @ root,
+                               rtol=1e-9, atol=1e-12)
+    # and Sigma* = (c/d) H^-1 is whitened to (c/d) I exactly
+    np.testing.assert_allclose(root @ hg.minimax_covariance(H, c) @ root, (c / d) * np.eye(d),
+                               rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="columns to match H"):
+        hg.h_whiten(np.ones((3, d + 1)), H)
 
 
 @pytest.mark.parametrize("call,match", [
@@ -174,14 +188,10 @@ def test_r5_anti_collapse_bounds_hold_for_random_spd(k, seed):
 
 
 def test_r5_log_det_floor_alone_admits_a_spike():
-    # Prop 4.10: lambda_2..k = eps, lambda_1 = e^{k tau} eps^{-(k-1)}: (1/k) log det = tau, PR -> 1
-    k, tau = 8, 0.0
-    prs = []
-    for eps in (1e-1, 1e-2, 1e-3):
-        lam = np.array([np.exp(k * tau) * eps ** (-(k - 1))] + [eps] * (k - 1))
-        assert np.mean(np.log(lam)) == pytest.approx(tau, abs=1e-12)
-        prs.append(spectra.participation_ratio(lam))
-    assert prs[-1] < 1 + 1e-9 and prs == sorted(prs, reverse=True)
+    # Lemma 4.10 (spec R5: k = 8, tau = 0): l = 0 and PR -> 1; more in test_hamiltonian_results
+    lam = hg.logdet_spike_spectrum(8, 0.0, 1e-3)
+    assert np.mean(np.log(lam)) == pytest.approx(0.0, abs=1e-12)
+    assert spectra.participation_ratio(lam) < 1 + 1e-9
     # a trace budget admits rank 1 (Prop 4.9) and PR is scale invariant (Prop 4.11)
     assert spectra.participation_ratio(np.array([2.0, 0, 0])) == 1.0
     lam = np.array([3.0, 1.0, 0.5])
