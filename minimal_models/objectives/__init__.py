@@ -1,4 +1,42 @@
 """Losses of embeddings, one definition each, shared by the embedding-only models (embeddings
 are the free parameters of a gradient flow) and by :mod:`simulations.encoders` (the same losses
 through a real encoder).  Pure JAX and dtype-generic: nothing here switches JAX to float64.
+
+Every loss returns ``(loss, logs)``.  One module per family:
+
+- :mod:`.normality` -- Epps-Pulley, SIGReg (grids ``paper``/``official``/``hamjepa``), LeJEPA;
+- :mod:`.hamjepa` -- HamSIGReg, HamJEPA (separable Hamiltonian, leapfrog predictor), MLP-HJEPA;
+- :mod:`.hypersolid` -- Hypersolid short-range repulsion (RECONSTRUCTION);
+- :mod:`.redundancy` (VICReg, Barlow Twins), :mod:`.predictive` (SimSiam, BYOL),
+  :mod:`.contrastive` (NT-Xent), :mod:`.coding_rate` (MMCR, MCR^2), :mod:`.uniformity` (KoLeo);
+- :mod:`.catalog` -- every SSL objective by name with its calling convention.
+
+The functions ``hamjepa.hamjepa`` and ``hypersolid.hypersolid`` share their module's name, so
+they are reached through the module (or :func:`get_objective`), not re-exported here.
 """
+
+from . import catalog, coding_rate, contrastive, hamjepa, hypersolid, normality, predictive
+from . import redundancy, uniformity
+from .catalog import OBJECTIVES, get_objective
+from .coding_rate import mcr2, mcr2_coding_rate, mcr2_views, mmcr
+from .contrastive import nt_xent
+from .hamjepa import (
+    ham_sigreg,
+    ham_sigreg_loss,
+    init_hamjepa,
+    init_mlp_hjepa,
+    mlp_hjepa,
+    split_qp,
+)
+from .normality import epps_pulley, lejepa, sigreg, sigreg_views
+from .predictive import byol, simsiam
+from .redundancy import barlow_twins, vicreg
+from .uniformity import koleo
+
+__all__ = [
+    "OBJECTIVES", "barlow_twins", "byol", "catalog", "coding_rate", "contrastive",
+    "epps_pulley", "get_objective", "ham_sigreg", "ham_sigreg_loss", "hamjepa", "hypersolid",
+    "init_hamjepa", "init_mlp_hjepa", "koleo", "lejepa", "mcr2", "mcr2_coding_rate",
+    "mcr2_views", "mlp_hjepa", "mmcr", "normality", "nt_xent", "predictive", "redundancy",
+    "sigreg", "sigreg_views", "simsiam", "split_qp", "uniformity", "vicreg",
+]

@@ -1,0 +1,529 @@
+r"""HamSIGReg, HamJEPA and its MLP-HJEPA ablation, as the HamJEPA author's code implements them.
+
+Paper: R. Jenkinson Alvarez, "Beyond Isotropy in JEPAs: Hamiltonian Geometry and Symplectic
+Prediction", arXiv:2605.20107; author code R02AJ/HamJEPA-HamSIGReg @ 35bf080 (read for its
+conventions, not copied).  Spec ``shared/specs/hamiltonian_geometry.md`` §4-§5, check values
+E7, R1-R5, S1 in §7.  Labels: HamSIGReg and HamJEPA are CONFIRMED (in code); MLP-HJEPA is a
+RECONSTRUCTION (the paper only says "non-symplectic residual MLP").
+
+Phase-space inputs.  The encoder's layer3 tokens t (B, h, w, d_f) are split per token into
+q = flatten(t[..., :d_f/2]) and p = flatten(t[..., d_f/2:]) (row-major over h, w, channel),
+see :func:`split_qp`.  The losses take ``q, p`` of shape (V, N, ...) -- V >= 2 views, N images,
+trailing axes flattened row-major to d0 -- predict view 1 from view 0 (and back), and compute
+every regulariser on all V*N rows, as the author's training step does.
+
+The leapfrog predictor is :func:`minimal_models.symplectic.leapfrog` (kick-drift-kick) on the
+separable Hamiltonian H(q, p) = 1/2 ||p||^2 + V(q), V(q) = 1/2 b ||q||^2 + s f_phi(q); the
+gradient grad V comes from autodiff and is differentiated again by the outer gradient, so the
+loss trains f_phi and the encoder through grad V.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from minimal_models.symplectic import leapfrog
+
+from . import _common as c
+from .normality import _sigreg_grid, ep_grid, lejepa_invariance, random_directions
+
+__all__ = [
+    "HAM_KINDS",
+    "sqrt_h_spectrum",
+    "apply_sqrt_h",
+    "ham_sigreg",
+    "ham_sigreg_loss",
+    "split_qp",
+    "HamJEPAPotential",
+    "init_hamjepa",
+    "potential",
+    "hamjepa_predict",
+    "residual_scale_schedule",
+    "energy_budget",
+    "variance_floor",
+    "orthonormal_projection",
+    "projection_key",
+    "projected_logdet_floor",
+    "mean_penalty",
+    "HAMJEPA_PRESETS",
+    "hamjepa",
+    "MLPPredictor",
+    "init_mlp_hjepa",
+    "mlp_hjepa_predict",
+    "mlp_hjepa",
+]
+
+HAM_KINDS = ("identity", "diag", "chain", "grid_chain")
+
+
+# --------------------------------------------------------------------------- HamSIGReg (§5.3)
+
+def sqrt_h_spectrum(kind: str, d: int, *, kappa=1.0, eps=1e-3, beta=1.0, normalize="trace",
+                    h=None, w=None, d_f=None) -> np.ndarray | None:
+    r"""The multipliers that apply H^{1/2} matrix-free (CONFIRMED in the author's HamSIGReg):
+
+    - ``identity``: None.
+    - ``diag``: sqrt(v), v = linspace(1, 2, d) / geometric_mean (shape (d,)).
+    - ``chain`` (1-D periodic chain): lambda_k = kappa (2 - 2 cos(2 pi k / d)) + eps over the
+      rfft bins k = 0..d//2, normalised to mean 1 over those bins (``"trace"``, the code's
+      convention) or geometric mean 1 (``"geometric"``), blended lambda <- (1-beta) + beta lambda;
+      returns sqrt(lambda), shape (d//2 + 1,).
+    - ``grid_chain``: per channel on the h x w token grid, lambda = eps + kappa (4 sin^2(pi f_x)
+      + 4 sin^2(pi f_y)) over the fft2 frequencies, same normalisation; shape (h, w).
+    """
+    c.choice("kind", kind, HAM_KINDS)
+    c.integer("d", d, minimum=1)
+    c.choice("normalize", normalize, ("trace", "geometric"))
+    beta = c.real("beta", beta, low=0.0, high=1.0)
+    if kind == "identity":
+        return None
+    if kind == "diag":
+        v = np.linspace(1.0, 2.0, d)
+        return np.sqrt(v / np.exp(np.mean(np.log(v))))
+    if kind == "chain":
+        k = np.arange(d // 2 + 1)
+        lam = kappa * (2.0 - 2.0 * np.cos(2.0 * np.pi * k / d)) + eps
+    else:
+        if h is None or w is None or d_f is None:
+            raise ValueError("kind='grid_chain' needs h, w and d_f (token grid and channels)")
+        h, w, d_f = (c.integer(n, v, minimum=1) for n, v in (("h", h), ("w", w), ("d_f", d_f)))
+        if h * w * d_f != d:
+            raise ValueError(f"h*w*d_f = {h * w * d_f} must equal d = {d}")
+        nu_y = 4.0 * np.sin(np.pi * np.fft.fftfreq(h)) ** 2
+        nu_x = 4.0 * np.sin(np.pi * np.fft.fftfreq(w)) ** 2
+        lam = eps + kappa * (nu_y[:, None] + nu_x[None, :])
+    if np.any(lam <= 0):
+        raise ValueError(f"eps={eps} and kappa={kappa} give a non-positive H eigenvalue; "
+                         "both must make eps + kappa * nu > 0")
+    lam = lam / (lam.mean() if normalize == "trace" else np.exp(np.mean(np.log(lam))))
+    return np.sqrt((1.0 - beta) + beta * lam)
+
+
+@c.jit_loss
+def apply_sqrt_h(z, kind: str = "chain", **spectrum_kw):
+    """z H^{1/2} for z (..., d) (H^{1/2} symmetric), matrix-free by :func:`sqrt_h_spectrum`."""
+    z = c.as_work(z)
+    d = z.shape[-1]
+    s = sqrt_h_spectrum(kind, d, **spectrum_kw)
+    if kind == "identity":
+        return z
+    if kind == "diag":
+        return z * jnp.asarray(s, z.dtype)
+    if kind == "chain":
+        zf = jnp.fft.rfft(z, axis=-1, norm="ortho")
+        return jnp.fft.irfft(zf * jnp.asarray(s, z.dtype), n=d, axis=-1, norm="ortho")
+    h, w, d_f = spectrum_kw["h"], spectrum_kw["w"], spectrum_kw["d_f"]
+    x = jnp.reshape(z, (-1, h, w, d_f))
+    xf = jnp.fft.fft2(x, axes=(1, 2), norm="ortho") * jnp.asarray(s, z.dtype)[None, :, :, None]
+    return jnp.reshape(jnp.real(jnp.fft.ifft2(xf, axes=(1, 2), norm="ortho")), z.shape)
+
+
+@c.jit_loss
+def ham_sigreg(z, directions, *, kind="chain", grid="official", t_max=None, n_points=None,
+               **spectrum_kw):
+    r"""HamSIGReg(z) = SIGReg(z H^{1/2}) (CONFIRMED in code; Prop. 3.5: Cov(z H^{1/2}) is
+    isotropic iff Cov z is proportional to H^{-1}).  z: (N, d) or views (V, N, d) (then the mean
+    over views); directions (d, M).  ``kind`` and ``spectrum_kw`` as in :func:`sqrt_h_spectrum`
+    (``kind="chain"`` with kappa=1, eps=1e-3, beta=1, normalize="trace" is the code default).
+    """
+    zt = apply_sqrt_h(z, kind, **spectrum_kw)
+    t, w = ep_grid(grid, t_max=t_max, n_points=n_points)
+    if zt.ndim == 2:
+        return _sigreg_grid(zt, directions, t, w)
+    c.require_ndim("z", zt, 3, "(N, d) or (V, N, d)")
+    return jnp.mean(jax.vmap(lambda x: _sigreg_grid(x, directions, t, w))(zt))
+
+
+@c.jit_loss
+def ham_sigreg_loss(views, directions=None, *, key=None, num_slices=256, lam=0.02,
+                    composition="hamjepa", kind="chain", grid="official", t_max=None,
+                    n_points=None, num_global_views=None, **spectrum_kw):
+    r"""The author's HamSIGReg training objective on views (V, N, d) (CONFIRMED in code, not in
+    the reported tables): :func:`minimal_models.objectives.normality.lejepa` with SIGReg replaced
+    by :func:`ham_sigreg`,
+
+        composition="hamjepa": L = 1/2 inv + lam HamSIGReg
+        composition="convex":  L = (1 - lam) inv + lam HamSIGReg
+
+    Slices from ``directions`` (d, M) or ``key`` (``num_slices`` of them).  Returns
+    ``(loss, logs)`` with ``inv``, ``pred`` (= 1/2 inv), ``ham_sigreg``, ``std_l2``, ``loss``.
+    """
+    c.choice("composition", composition, ("convex", "hamjepa"))
+    lam = c.real("lam", lam, low=0.0, high=1.0)
+    views = c.as_work(views)
+    c.require_ndim("views", views, 3, "(V, N, d)")
+    if directions is None:
+        if key is None:
+            raise ValueError("ham_sigreg_loss needs directions=(d, M) or key= to draw them")
+        directions = random_directions(key, views.shape[-1], num_slices, views.dtype)
+    inv = lejepa_invariance(views, num_global_views)
+    reg = ham_sigreg(views, directions, kind=kind, grid=grid, t_max=t_max, n_points=n_points,
+                     **spectrum_kw)
+    loss = ((1.0 - lam) if composition == "convex" else 0.5) * inv + lam * reg
+    return c.finish(loss, {"inv": inv, "pred": 0.5 * inv, "ham_sigreg": reg,
+                           "std_l2": c.std_l2(views)})
+
+
+# --------------------------------------------------------------------- phase-space encoder
+
+def split_qp(tokens, *, batch_ndim: int = 1):
+    """Token protocol split (CONFIRMED, §4.2 ``split_qp``): tokens (*batch, h, w, d_f) ->
+    q = flatten(tokens[..., :d_f/2]), p = flatten(tokens[..., d_f/2:]), row-major over
+    (h, w, channel), each (*batch, h*w*d_f/2).  ``batch_ndim`` leading axes are kept."""
+    c.integer("batch_ndim", batch_ndim, minimum=0)
+    tokens = jnp.asarray(tokens)
+    if tokens.ndim <= batch_ndim or tokens.shape[-1] % 2:
+        raise ValueError(f"tokens of shape {tokens.shape} need an even channel axis after "
+                         f"{batch_ndim} batch axes")
+    half = tokens.shape[-1] // 2
+    lead = tokens.shape[:batch_ndim]
+    return (jnp.reshape(tokens[..., :half], lead + (-1,)),
+            jnp.reshape(tokens[..., half:], lead + (-1,)))
+
+
+# --------------------------------------------------------------------------- Hamiltonian
+
+_gelu = functools.partial(jax.nn.gelu, approximate=False)  # PyTorch's default GELU (erf form)
+
+
+class HamJEPAPotential(eqx.Module):
+    """f_phi: R^{d0} -> R, Linear(d0, 256) -> GELU -> Linear(256, 256) -> GELU -> Linear(256, 1)
+    with exact GELU and PyTorch-style default init U(+-1/sqrt(fan_in)) (CONFIRMED in code)."""
+
+    mlp: eqx.nn.MLP
+
+    def __call__(self, q):
+        return self.mlp(q)
+
+
+def init_hamjepa(key, *, dim: int = 1024, hidden: int = 256, depth: int = 2,
+                 dtype=jnp.float32) -> HamJEPAPotential:
+    """The trainable part of HamJEPA: the residual potential f_phi on q in R^{dim}."""
+    c.integer("dim", dim, minimum=1)
+    c.integer("hidden", hidden, minimum=1)
+    c.integer("depth", depth, minimum=1)
+    mlp = eqx.nn.MLP(dim, "scalar", hidden, depth, activation=_gelu, key=key, dtype=dtype)
+    return HamJEPAPotential(mlp)
+
+
+def potential(module: HamJEPAPotential, q, *, base_coeff=0.1, residual_scale=0.02):
+    r"""V(q) = 1/2 b ||q||^2 + s f_phi(q), per sample: q (..., d0) -> (...) (CONFIRMED; b =
+    ``base_coeff`` = 0.1 blocks the loophole V = const, s = ``residual_scale`` = 0.02)."""
+    flat = jnp.reshape(q, (-1, q.shape[-1]))
+    f = jax.vmap(module)(flat)
+    v = 0.5 * base_coeff * jnp.sum(flat * flat, axis=-1) + residual_scale * f.astype(flat.dtype)
+    return jnp.reshape(v, q.shape[:-1])
+
+
+def hamjepa_predict(module, q, p, *, dt=0.05, n_steps=2, base_coeff=0.1, residual_scale=0.02):
+    r"""Phi^{(K)}(q, p): K kick-drift-kick leapfrog steps of H = 1/2||p||^2 + V(q) with step dt
+    (negative dt integrates backwards), via :func:`minimal_models.symplectic.leapfrog`.
+    q, p: (N, d0).  grad V is per sample because V is a sum of per-sample terms."""
+    def grad_V(x):
+        return jax.grad(lambda y: jnp.sum(potential(module, y, base_coeff=base_coeff,
+                                                    residual_scale=residual_scale)))(x)
+
+    return leapfrog(grad_V, q, p, dt, n_steps)
+
+
+def residual_scale_schedule(epoch, *, residual_scale=0.02, warmup_epochs=10):
+    """s_e = residual_scale * min(1, e / warmup_epochs) for epoch e = 1, 2, ... (CONFIRMED,
+    CIFAR script; spec S1: 0.002 e for e <= 10, then 0.02).  ``warmup_epochs=0``: constant."""
+    if warmup_epochs == 0:
+        return residual_scale * jnp.ones_like(jnp.asarray(epoch, dtype=jnp.result_type(float)))
+    c.integer("warmup_epochs", warmup_epochs, minimum=0)
+    return residual_scale * jnp.minimum(1.0, jnp.asarray(epoch) / warmup_epochs)
+
+
+# --------------------------------------------------------------------------- regularisers
+
+def energy_budget(q, p, *, q_target=1.0, p_target=1.0):
+    """L_budget = (mean_{n,i} q_{n,i}^2 - q_target)^2 + (mean_{n,i} p_{n,i}^2 - p_target)^2:
+    raw second moments, not variances (CONFIRMED in code; spec R4: q = 1, p = 2 gives 9)."""
+    q, p = c.as_work(q, p)
+    return (jnp.mean(q * q) - q_target) ** 2 + (jnp.mean(p * p) - p_target) ** 2
+
+
+def variance_floor(x, *, floor=0.2, eps=1e-4):
+    r"""VF(x) = mean_i relu(floor - sigma_i)^2, sigma_i = sqrt(max(var_i, 0) + eps) with the
+    biased (/N) batch variance of column i of x (N, d) (CONFIRMED in code; spec R1)."""
+    x = c.as_work(x)
+    var = jnp.maximum(jnp.var(x, axis=0), 0.0)
+    return jnp.mean(jax.nn.relu(floor - jnp.sqrt(var + eps)) ** 2)
+
+
+def orthonormal_projection(key, d: int, k: int, dtype=jnp.float32):
+    """R in R^{d x k} with orthonormal columns: Q of the QR factorisation of a Gaussian."""
+    c.integer("d", d, minimum=1)
+    c.integer("k", k, minimum=1)
+    if k > d:
+        raise ValueError(f"k={k} must be <= d={d}")
+    q, _ = jnp.linalg.qr(jax.random.normal(key, (d, k), dtype=dtype))
+    return q
+
+
+def projection_key(key, step, *, refresh: int = 16):
+    """The key for the log-det projections at ``step``: constant over blocks of ``refresh``
+    calls, as the author's floor redraws R when call_count % 16 == 0."""
+    c.integer("refresh", refresh, minimum=1)
+    return jax.random.fold_in(key, jnp.asarray(step) // refresh)
+
+
+@c.jit_loss
+def projected_logdet_floor(x, projection, *, tau=-1.5, prn_floor=None, fmax_ceil=None,
+                           eps=1e-4):
+    r"""Projected log-det floor (CONFIRMED in code, spec §4.2; paper eqs. 44-46):
+
+        y = (x - mean x) R,  C = sym(y^T y / (N - 1)) + eps I,  l = log det C / k,
+        prn = PR(C)/k,  f_max = lambda_max(C) / tr C,
+        LD = relu(tau - l)^2 + relu(prn_floor - prn)^2 + relu(f_max - fmax_ceil)^2
+
+    (a hinge whose floor is None is left out).  x: (N, d); projection R (d, k).
+    Returns ``(LD, {"ell", "prn", "fmax"})``.
+    """
+    x, r = c.as_work(x, projection)
+    c.require_ndim("x", x, 2, "(N, d)")
+    if r.ndim != 2 or r.shape[0] != x.shape[1]:
+        c.shape_error("projection", r, f"(d, k) with d = {x.shape[1]}")
+    n, k = x.shape[0], r.shape[1]
+    if n < 2:
+        raise ValueError(f"projected_logdet_floor needs N >= 2 rows, got N={n}")
+    y = (x - jnp.mean(x, axis=0)) @ r
+    cov = y.T @ y / (n - 1)
+    cov = 0.5 * (cov + cov.T) + eps * jnp.eye(k, dtype=cov.dtype)
+    ell = jnp.linalg.slogdet(cov)[1] / k
+    tr = jnp.trace(cov)
+    prn = tr**2 / jnp.sum(cov * cov) / k
+    loss = jax.nn.relu(tau - ell) ** 2
+    fmax = jnp.linalg.eigvalsh(cov)[-1] / tr
+    if prn_floor is not None:
+        loss = loss + jax.nn.relu(prn_floor - prn) ** 2
+    if fmax_ceil is not None:
+        loss = loss + jax.nn.relu(fmax - fmax_ceil) ** 2
+    return loss, {"ell": ell, "prn": prn, "fmax": fmax}
+
+
+def mean_penalty(z):
+    """L_mean = mean_i (mean_n z_{n,i})^2 over all columns of z (N, D) (CONFIRMED in code)."""
+    z = c.as_work(z)
+    return jnp.mean(jnp.mean(z, axis=0) ** 2)
+
+
+# --------------------------------------------------------------------------- HamJEPA loss
+
+#: Keyword presets of :func:`hamjepa` / :func:`mlp_hjepa` from the author's released configs
+#: (spec §4.2 table).  ``cifar`` is the default of the functions.
+HAMJEPA_PRESETS = {
+    "cifar": dict(match="qp", p_weight=0.2, reverse_dt_sign=-1, lam_budget=0.2, lam_var=0.5,
+                  lam_logdet=0.5, lam_mean=0.05, var_on="qp", logdet_tau=-1.5,
+                  prn_floor=(0.12, 0.16), fmax_ceil=(0.35, 0.30)),
+    "imagenet": dict(match="z", p_weight=0.0, reverse_dt_sign=1, lam_budget=0.2, lam_var=1.0,
+                     lam_logdet=1.0, lam_mean=0.05, var_on="q", logdet_tau=-1.2,
+                     prn_floor=(0.25, 0.25), fmax_ceil=(0.10, 0.10)),
+}
+
+
+def _as_phase(name, x):
+    x = c.as_work(x)
+    if x.ndim < 3 or x.shape[0] < 2:
+        c.shape_error(name, x, "(V, N, ...) with V >= 2 views")
+    return jnp.reshape(x, x.shape[:2] + (-1,))
+
+
+def _mse(a, b):
+    return jnp.mean((a - b) ** 2)
+
+
+def _phase_space_loss(fwd, bwd, q, p, *, key, projections, energy, match, p_weight,
+                      bidirectional, detach_target, energy_weight, lam_budget, lam_var,
+                      lam_logdet, lam_mean, q_target, p_target, var_floor, var_eps, var_on,
+                      logdet_k, logdet_tau, logdet_eps, prn_floor, fmax_ceil):
+    """Prediction + regularisers shared by HamJEPA and MLP-HJEPA (same loss, other predictor)."""
+    c.choice("match", match, ("q", "qp", "z"))
+    c.choice("var_on", var_on, ("qp", "q"))
+    q, p = _as_phase("q", q), _as_phase("p", p)
+    if q.shape != p.shape:
+        raise ValueError(f"q and p must have the same shape, got {q.shape} and {p.shape}")
+    n_views, n, d0 = q.shape
+    sg = jax.lax.stop_gradient if detach_target else (lambda x: x)
+
+    def direction_loss(pred, target):
+        (qh, ph), (qt, pt) = pred, (sg(target[0]), sg(target[1]))
+        if match == "q":
+            return _mse(qh, qt)
+        if match == "qp":
+            return _mse(qh, qt) + p_weight * _mse(ph, pt)
+        return 0.5 * (_mse(qh, qt) + _mse(ph, pt))  # MSE over the full z = [q; p]
+
+    s_a, s_b = (q[0], p[0]), (q[1], p[1])
+    pred_ab = fwd(*s_a)
+    l_ab = direction_loss(pred_ab, s_b)
+    logs = {"pred_ab": l_ab}
+    if bidirectional:
+        l_ba = direction_loss(bwd(*s_b), s_a)
+        pred = 0.5 * (l_ab + l_ba)
+        logs["pred_ba"] = l_ba
+    else:
+        pred = l_ab
+    logs["pred"] = pred
+    loss = pred
+    if energy is not None and not (isinstance(energy_weight, (int, float)) and energy_weight == 0):
+        e = jnp.mean((energy(*pred_ab) - sg(energy(*s_a))) ** 2)
+        loss = loss + energy_weight * e
+        logs["energy"] = e
+
+    q_all, p_all = jnp.reshape(q, (-1, d0)), jnp.reshape(p, (-1, d0))
+    budget = energy_budget(q_all, p_all, q_target=q_target, p_target=p_target)
+    var_q = variance_floor(q_all, floor=var_floor, eps=var_eps)
+    var_p = variance_floor(p_all, floor=var_floor, eps=var_eps)
+    var = var_q + var_p if var_on == "qp" else var_q
+    mean = mean_penalty(jnp.concatenate([q_all, p_all], axis=-1))
+    loss = loss + lam_budget * budget + lam_var * var + lam_mean * mean
+    logs.update(budget=budget, var=var, var_q=var_q, var_p=var_p, mean=mean,
+                q_sq=jnp.mean(q_all**2), p_sq=jnp.mean(p_all**2))
+
+    use_logdet = not (isinstance(lam_logdet, (int, float)) and lam_logdet == 0)
+    if use_logdet:
+        k = min(c.integer("logdet_k", logdet_k, minimum=1), d0, n_views * n - 1)
+        if projections is None:
+            if key is None:
+                raise ValueError("the log-det floor needs key= (or projections=(R_q, R_p)); "
+                                 "pass lam_logdet=0 to switch it off")
+            kq, kp = jax.random.split(key)
+            projections = (orthonormal_projection(kq, d0, k, q.dtype),
+                           orthonormal_projection(kp, d0, k, q.dtype))
+        prn_q, prn_p = prn_floor if isinstance(prn_floor, tuple) else (prn_floor, prn_floor)
+        fm_q, fm_p = fmax_ceil if isinstance(fmax_ceil, tuple) else (fmax_ceil, fmax_ceil)
+        ld_q, st_q = projected_logdet_floor(q_all, projections[0], tau=logdet_tau,
+                                            prn_floor=prn_q, fmax_ceil=fm_q, eps=logdet_eps)
+        ld_p, st_p = projected_logdet_floor(p_all, projections[1], tau=logdet_tau,
+                                            prn_floor=prn_p, fmax_ceil=fm_p, eps=logdet_eps)
+        loss = loss + lam_logdet * (ld_q + ld_p)
+        logs.update(logdet=ld_q + ld_p, ld_q=ld_q, ld_p=ld_p,
+                    **{f"{k_}_q": v for k_, v in st_q.items()},
+                    **{f"{k_}_p": v for k_, v in st_p.items()})
+    logs["std_l2"] = c.std_l2(jnp.concatenate([q_all, p_all], axis=-1))
+    return c.finish(loss, logs)
+
+
+_LOSS_DEFAULTS = dict(key=None, projections=None, match="qp", p_weight=0.2, bidirectional=True,
+                      reverse_dt_sign=-1, detach_target=True, energy_weight=0.0, lam_budget=0.2,
+                      lam_var=0.5, lam_logdet=0.5, lam_mean=0.05, q_target=1.0, p_target=1.0,
+                      var_floor=0.2, var_eps=1e-4, var_on="qp", logdet_k=128, logdet_tau=-1.5,
+                      logdet_eps=1e-4, prn_floor=(0.12, 0.16), fmax_ceil=(0.35, 0.30))
+
+
+@c.jit_loss
+def hamjepa(module: HamJEPAPotential, q, p, *, key=None, projections=None, dt=0.05,
+            n_steps=2, base_coeff=0.1, residual_scale=0.02, match="qp", p_weight=0.2,
+            bidirectional=True, reverse_dt_sign=-1, detach_target=True, energy_weight=0.0,
+            lam_budget=0.2, lam_var=0.5, lam_logdet=0.5, lam_mean=0.05, q_target=1.0,
+            p_target=1.0, var_floor=0.2, var_eps=1e-4, var_on="qp", logdet_k=128,
+            logdet_tau=-1.5, logdet_eps=1e-4, prn_floor=(0.12, 0.16), fmax_ceil=(0.35, 0.30)):
+    r"""HamJEPA loss as the author's code computes it (CONFIRMED; spec §4.2, defaults = the
+    CIFAR-100 config, ``HAMJEPA_PRESETS["imagenet"]`` for the other):
+
+        L = L_pred + lam_budget L_budget + lam_var L_var + lam_logdet L_logdet + lam_mean L_mean
+
+    - L_pred = 1/2 (l(a->b) + l(b->a)); (q_hat_b, p_hat_b) = Phi^{(K)}(q_a, p_a; +dt) (leapfrog,
+      :func:`hamjepa_predict`); l(a->b) = MSE(q_hat_b, sg q_b) + p_weight MSE(p_hat_b, sg p_b)
+      (``match="qp"``; ``"q"``: q only; ``"z"``: MSE over the full [q; p]); l(b->a) integrates
+      with ``reverse_dt_sign * dt``.  MSE = mean over batch and dims.
+    - L_budget = :func:`energy_budget`, L_var = VF(q) + VF(p) (``var_on="q"``: VF(q)),
+      L_logdet = LD(q) + LD(p) with independent projections (d0, k), k = min(logdet_k, d0,
+      V N - 1), L_mean = :func:`mean_penalty` of [q; p]; all on the V*N rows.
+    - Optional energy term (weight 0 in the configs): E[(H(s_hat_b) - sg H(s_a))^2].
+
+    q, p: (V, N, ...) phase-space views (V >= 2; views 0 and 1 are the prediction pair).
+    Randomness: the log-det projections come from ``key`` (use :func:`projection_key` to redraw
+    them every 16 steps as the author does) or explicitly as ``projections=(R_q, R_p)``.
+    ``residual_scale`` may be a traced scalar (warm-up, :func:`residual_scale_schedule`).
+    Returns ``(loss, logs)``.
+    """
+    kw = dict(dt=dt, n_steps=c.integer("n_steps", n_steps, minimum=1), base_coeff=base_coeff,
+              residual_scale=residual_scale)
+    fwd = functools.partial(hamjepa_predict, module, **kw)
+
+    def bwd(q_, p_):
+        return hamjepa_predict(module, q_, p_, **{**kw, "dt": reverse_dt_sign * dt})
+
+    def energy(q_, p_):
+        return 0.5 * jnp.sum(p_ * p_, axis=-1) + potential(
+            module, q_, base_coeff=base_coeff, residual_scale=residual_scale)
+
+    c.choice("reverse_dt_sign", reverse_dt_sign, (-1, 1))
+    return _phase_space_loss(
+        fwd, bwd, q, p, key=key, projections=projections, energy=energy, match=match,
+        p_weight=p_weight, bidirectional=bidirectional, detach_target=detach_target,
+        energy_weight=energy_weight, lam_budget=lam_budget, lam_var=lam_var,
+        lam_logdet=lam_logdet, lam_mean=lam_mean, q_target=q_target, p_target=p_target,
+        var_floor=var_floor, var_eps=var_eps, var_on=var_on, logdet_k=logdet_k,
+        logdet_tau=logdet_tau, logdet_eps=logdet_eps, prn_floor=prn_floor,
+        fmax_ceil=fmax_ceil)
+
+
+# --------------------------------------------------------------------------- MLP-HJEPA (§5.4)
+
+class MLPPredictor(eqx.Module):
+    """Residual MLP predictor g_psi: R^{2 d0} -> R^{2 d0} (Linear(2d0, 256) -> GELU ->
+    Linear(256, 256) -> GELU -> Linear(256, 2d0)); ``backward`` is a second head when
+    ``reverse="separate_head"`` (RECONSTRUCTION, spec §5.4)."""
+
+    forward: eqx.nn.MLP
+    backward: eqx.nn.MLP | None
+
+
+def init_mlp_hjepa(key, *, dim: int = 2048, hidden: int = 256, depth: int = 2,
+                   reverse: str = "neg_dt", dtype=jnp.float32) -> MLPPredictor:
+    """MLP-HJEPA predictor on z = [q; p] in R^{dim}."""
+    c.integer("dim", dim, minimum=2)
+    c.choice("reverse", reverse, ("neg_dt", "separate_head"))
+    k1, k2 = jax.random.split(key)
+
+    def mlp(k):
+        return eqx.nn.MLP(dim, dim, hidden, depth, activation=_gelu, key=k, dtype=dtype)
+
+    return MLPPredictor(mlp(k1), mlp(k2) if reverse == "separate_head" else None)
+
+
+def mlp_hjepa_predict(module: MLPPredictor, q, p, *, dt=0.05, n_steps=2, form="rollout",
+                      direction=1):
+    r"""z_hat for z = [q; p] (N, 2 d0): ``form="rollout"``: K steps z <- z + sign dt g(z);
+    ``"plain_residual"``: z + sign g(z).  ``direction=-1`` uses the backward head if the module
+    has one (sign +1), else the same net with sign -1 (``neg_dt``).  RECONSTRUCTION."""
+    c.choice("form", form, ("rollout", "plain_residual"))
+    net, sign = module.forward, 1.0
+    if direction == -1:
+        net, sign = (module.backward, 1.0) if module.backward is not None else (net, -1.0)
+    d0 = q.shape[-1]
+    z = jnp.concatenate([q, p], axis=-1)
+    g = jax.vmap(net)
+    if form == "plain_residual":
+        z = z + sign * g(z).astype(z.dtype)
+    else:
+        z, _ = jax.lax.scan(lambda z_, _: (z_ + sign * dt * g(z_).astype(z_.dtype), None), z,
+                            None, length=c.integer("n_steps", n_steps, minimum=1))
+    return z[..., :d0], z[..., d0:]
+
+
+@c.jit_loss
+def mlp_hjepa(module: MLPPredictor, q, p, *, dt=0.05, n_steps=2, form="rollout", **kw):
+    """MLP-HJEPA ablation (RECONSTRUCTION, spec §5.4): :func:`hamjepa` with the leapfrog
+    predictor replaced by the residual MLP of :func:`mlp_hjepa_predict`; every other keyword
+    (and its default) as in :func:`hamjepa`; the reverse direction is the backward prediction
+    (``reverse_dt_sign`` is ignored)."""
+    unknown = set(kw) - set(_LOSS_DEFAULTS)
+    if unknown:
+        raise ValueError(f"mlp_hjepa got unknown keywords {sorted(unknown)}; allowed: "
+                         f"{sorted(_LOSS_DEFAULTS)}")
+    opts = {**_LOSS_DEFAULTS, **kw}
+    opts.pop("reverse_dt_sign")
+    fwd = functools.partial(mlp_hjepa_predict, module, dt=dt, n_steps=n_steps, form=form)
+    bwd = functools.partial(mlp_hjepa_predict, module, dt=dt, n_steps=n_steps, form=form,
+                            direction=-1)
+    return _phase_space_loss(fwd, bwd, q, p, energy=None, **opts)
