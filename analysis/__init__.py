@@ -1,4 +1,5 @@
-"""Metrics on trajectories and datasets: collapse order parameters, time scales, spectra."""
+"""Metrics on trajectories and datasets: collapse order parameters, time scales, spectra, and
+the evaluation of learned features (kNN and linear probes, geometry diagnostics)."""
 
 from .collapse import (
     centred_gram,
@@ -17,25 +18,62 @@ from .diagnostics import (
     sliced_w1_profile,
     whiten_by_reference,
 )
+from .geometry import (
+    augmentation_diversity,
+    centroid_separation,
+    collapse_monitor,
+    cosine_histogram,
+    covariance_spectrum,
+    feature_correlation,
+    feature_norms,
+    fisher_ratio,
+    intra_class_diversity,
+    local_purity,
+    mean_pairwise_cosine,
+    random_pair_cosines,
+    rankme,
+    spectrum_summary,
+    std_l2,
+)
+from .probes import KNN_KS, knn_accuracy, knn_predict, linear_probe
 from .spectra import effective_rank, participation_ratio
 from .timescales import first_crossing_time, fit_decay_rate
 
 __all__ = [
+    "KNN_KS",
+    "augmentation_diversity",
     "centred_gram",
+    "centroid_separation",
+    "collapse_monitor",
     "collapse_ratio",
     "convergence_order",
+    "cosine_histogram",
     "cosine_matrix",
+    "covariance_spectrum",
     "d_mean",
     "d_min",
     "effective_rank",
+    "feature_correlation",
+    "feature_norms",
     "first_crossing_time",
+    "fisher_ratio",
     "fit_decay_rate",
+    "intra_class_diversity",
+    "knn_accuracy",
+    "knn_predict",
     "label_distances",
     "label_gram",
     "label_spread",
+    "linear_probe",
+    "local_purity",
+    "mean_pairwise_cosine",
     "nearest_label_accuracy",
     "participation_ratio",
+    "random_pair_cosines",
+    "rankme",
     "rollout_covariance_stats",
     "sliced_w1_profile",
+    "spectrum_summary",
+    "std_l2",
     "whiten_by_reference",
 ]

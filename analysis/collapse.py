@@ -88,16 +88,21 @@ def collapse_ratio(d_min_t):
     return d_min_t / running_max
 
 
-def nearest_label_accuracy(R, Y, classes, frustrated, *, sample_mask=None, label_mask=None,
-                           tie_rtol: float = 1e-6):
+def nearest_label_accuracy(R, Y, classes, frustrated, *, head=None, sample_mask=None,
+                           label_mask=None, tie_rtol: float = 1e-6):
     r"""Nearest-label accuracy of readouts r_i against primary classes c_i (spec §2.7).
 
-    c_hat_i = argmin_k ||r_i - y_k||; readout r_i = x_i for Model A (W x_i with a head).
+    c_hat_i = argmin_k ||r_i - y_k||; readout r_i = x_i for Model A and the plain Model C
+    student; with a shared head pass ``head=W`` and the readout is r_i = W x_i (head space,
+    mandatory for Models B/C with a head: raw-space accuracy is meaningless at SG fixed
+    points, spec §3.4).
     Returns a dict with ``acc_all``, ``acc_cons`` (consistent samples), ``acc_frus`` (frustrated
     samples) and ``tie_frus``: the fraction of frustrated samples whose two nearest labels are
     equidistant to ``tie_rtol`` (at equilibrium they sit midway, so a tie is the expected end).
     Empty groups give NaN.
     """
+    if head is not None:
+        R = R @ head.T
     dist = jnp.sqrt(jnp.sum((R[:, None, :] - Y[None, :, :]) ** 2, axis=-1))
     if label_mask is not None:
         dist = jnp.where(label_mask[None, :], dist, jnp.inf)

@@ -10,7 +10,9 @@ from matplotlib.ticker import NullFormatter
 
 from .style import label_figure, new_figure
 
-__all__ = ["plot_trajectories", "plot_collapse_timescales", "plot_phase_diagram"]
+__all__ = ["plot_trajectories", "plot_collapse_timescales", "plot_phase_diagram",
+           "plot_stopgrad_trajectories", "plot_two_class_reduction", "plot_teacher_student",
+           "plot_alpha_phase_diagrams", "plot_sg_threshold"]
 
 _LABELS = {
     "acc_all": "nearest-label accuracy",
@@ -104,5 +106,144 @@ def plot_phase_diagram(ds, *, x="frustration", y="n_classes", title="", status="
     ax.set_ylabel(y)
     fig.colorbar(mesh, ax=ax, label=r"$\log_{10}\, d_{\min}(T)/\max_t d_{\min}$"
                  r" (white: $-\lambda_{pred}T/\ln 10$)")
+    label_figure(fig, title, status=status)
+    return fig
+
+
+def _log_ratio(d_min):
+    """log10 d_min(T) / max_t d_min(t) (0: no collapse), clipped at -12 for display."""
+    return np.clip(np.log10(d_min.isel(t=-1) / d_min.max("t")), -12, 0)
+
+
+def plot_stopgrad_trajectories(ds, *, title="", status="RECONSTRUCTION"):
+    """Model B: d_min(t), head-space acc_cons(t) and max|Q(t) - Q(0)| against log t; colour:
+    frustration p; solid: alpha = 1 (SG), dashed: alpha = 0 (no SG)."""
+    fig, axes = new_figure(3, width=3.3)
+    t = ds["t"].values
+    keep = t > 0
+    styles = {1.0: "-", 0.0: "--"}
+    for j, var in enumerate(("d_min", "acc_cons", "Q_drift")):
+        ax = axes[0][j]
+        for i, p in enumerate(ds["frustration"].values):
+            for a in ds["alpha"].values:
+                y = ds[var].sel(frustration=p, alpha=a).values[keep]
+                if var == "Q_drift":
+                    y = np.maximum(y, 1e-16)
+                ax.plot(t[keep], y, styles.get(float(a), ":"), color=f"C{i}",
+                        label=f"p={p:g}, alpha={a:g}")
+        ax.set_xscale("log")
+        if var != "acc_cons":
+            ax.set_yscale("log")
+        ax.set_xlabel("t")
+        ax.set_ylabel({"d_min": _LABELS["d_min"], "acc_cons": "head-space acc (consistent)",
+                       "Q_drift": r"max $|Q(t) - Q(0)|$"}[var])
+    axes[0][0].legend(fontsize=5)
+    label_figure(fig, title, status=status)
+    return fig
+
+
+def plot_two_class_reduction(fixed, decay, phase, *, title="", status="RECONSTRUCTION"):
+    """K = 2 reduction: (a) u*(m), w*(m) closed form (lines) vs ODE end points (markers);
+    (b) u(t) for several alpha (log y); (c) simulated u(T) over (rho, Q0) with the threshold
+    rho = 1 + 2 Q0."""
+    fig, axes = new_figure(3, width=3.3)
+    ax = axes[0][0]
+    m = fixed["m"].values
+    ax.plot(m, fixed["u_closed"], "-", color="C0", label=r"$u^*$ closed form")
+    ax.plot(m, fixed["w_closed"], "-", color="C1", label=r"$w^*$ closed form")
+    ax.plot(m, fixed["u_ode"], "o", ms=3, color="C0", mfc="none", label="u(T) ODE")
+    ax.plot(m, fixed["w_ode"], "s", ms=3, color="C1", mfc="none", label="w(T) ODE")
+    ax.set_xlabel("frustrated weight m")
+    ax.set_title("(a) SG fixed point, n = 1, Q0 = 0.51")
+    ax.legend()
+    ax = axes[0][1]
+    for i, a in enumerate(decay["alpha"].values):
+        ax.plot(decay["t"], np.maximum(decay["u"].sel(alpha=a), 1e-300), color=f"C{i}",
+                label=f"alpha={a:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("t")
+    ax.set_ylabel("u(t)")
+    ax.set_title("(b) m = 0.1")
+    ax.legend()
+    ax = axes[0][2]
+    rho, Q0 = phase["rho"].values, phase["Q0"].values
+    mesh = ax.pcolormesh(rho, Q0, phase["u_T"].transpose("Q0", "rho").values, shading="nearest",
+                         cmap="viridis")
+    ax.plot(rho, (rho - 1) / 2, "w-", lw=1.5, label=r"$\rho = 1 + 2Q_0$")
+    ax.set_xlabel(r"$\rho = m/(n+m)$")
+    ax.set_ylabel(r"$Q_0$")
+    ax.set_title("(c) separated iff rho < 1 + 2 Q0")
+    ax.legend(loc="upper left")
+    fig.colorbar(mesh, ax=ax, label="u(T) (SG)")
+    label_figure(fig, title, status=status)
+    return fig
+
+
+def plot_teacher_student(ds, *, title="", status="RECONSTRUCTION"):
+    """Model C: d_min(t) and accuracy against the true class; colour: p; line style: student
+    (plain solid, SG head dashed, head without SG dotted)."""
+    fig, axes = new_figure(2, width=3.6)
+    t = ds["t"].values
+    keep = t > 0
+    students = [("plain", 1.0, "-", "plain"), ("head", 1.0, "--", "SG head"),
+                ("head", 0.0, ":", "head, no SG")]
+    for j, var in enumerate(("d_min", "acc_true")):
+        ax = axes[0][j]
+        for i, p in enumerate(ds["frustration"].values):
+            for student, a, style, name in students:
+                y = ds[var].sel(frustration=p, student=student, alpha=a).values[keep]
+                ax.plot(t[keep], y, style, color=f"C{i}", label=f"p={p:g}, {name}")
+        ax.set_xscale("log")
+        if var == "d_min":
+            ax.set_yscale("log")
+        ax.set_xlabel("t")
+        ax.set_ylabel({"d_min": _LABELS["d_min"], "acc_true": "accuracy vs true class"}[var])
+    axes[0][0].legend(fontsize=5)
+    label_figure(fig, title, status=status)
+    return fig
+
+
+def _alpha_panel(ax, ratio, title):
+    ratio = ratio.transpose("alpha", "frustration")
+    alphas, ps = ratio["alpha"].values, ratio["frustration"].values
+    mesh = ax.pcolormesh(np.arange(len(ps)), np.arange(len(alphas)), ratio.values,
+                         shading="nearest", cmap="viridis", vmin=-12, vmax=0)
+    ax.set_xticks(np.arange(len(ps)), [f"{v:g}" for v in ps], rotation=90)
+    ax.set_yticks(np.arange(len(alphas)),
+                  ["SG (alpha=1)" if a == 1 else f"1-alpha={1 - a:.3g}" for a in alphas])
+    ax.set_xlabel("frustration p")
+    ax.set_title(title)
+    return mesh
+
+
+def plot_alpha_phase_diagrams(full, meanfield, *, title="", status="RECONSTRUCTION"):
+    """Model B phase diagram over (p, alpha): colour log10 d_min(T)/max_t d_min for the full
+    model (left) and the type closure (right)."""
+    fig, axes = new_figure(2, width=3.9, height=3.2)
+    _alpha_panel(axes[0][0], _log_ratio(full["d_min"]), "full Model B")
+    mesh = _alpha_panel(axes[0][1], _log_ratio(meanfield["d_min"]), "mean-field closure")
+    fig.colorbar(mesh, ax=axes[0][1], label=r"$\log_{10} d_{\min}(T)/\max_t d_{\min}$")
+    label_figure(fig, title, status=status)
+    return fig
+
+
+def plot_sg_threshold(ds, *, title="", status="RECONSTRUCTION"):
+    """SG threshold in the full Model B: one panel per K; markers at (rho, Q0) coloured by
+    log10 d_min(T)/max_t d_min; line: the K = 2 prediction rho = 1 + 2 Q0."""
+    Ks = ds["n_classes"].values
+    fig, axes = new_figure(len(Ks), width=3.6, height=3.0)
+    ratio = _log_ratio(ds["d_min"])
+    for ax, K in zip(axes[0], Ks):
+        r = ratio.sel(n_classes=K)
+        rho, Q0 = ds["rho"].sel(n_classes=K), ds["Q0"].sel(n_classes=K)
+        sc = ax.scatter(rho.values.ravel(), Q0.values.ravel(), c=r.values.ravel(), s=18,
+                        cmap="viridis", vmin=-12, vmax=0)
+        grid = np.linspace(0, max(float(rho.max()), 0.05) * 1.05, 50)
+        ax.plot(grid, (grid - 1) / 2, "k-", lw=1, label=r"K = 2 theory: $\rho = 1 + 2Q_0$")
+        ax.set_xlabel(r"frustrated link share $\rho$")
+        ax.set_ylabel(r"$Q_0$ (class-difference subspace)")
+        ax.set_title(f"K = {int(K)}")
+        ax.legend(fontsize=6)
+    fig.colorbar(sc, ax=axes[0][-1], label=r"$\log_{10} d_{\min}(T)/\max_t d_{\min}$")
     label_figure(fig, title, status=status)
     return fig

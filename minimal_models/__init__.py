@@ -2,8 +2,15 @@
 
 One model per module (imported on first use, so that importing one does not pull in the rest):
 
-- :mod:`minimal_models.frustration` -- Model A, the embedding-only frustration model
-  (arXiv:2604.09979, RECONSTRUCTION of the spec);
+- :mod:`minimal_models.coupling` -- coupling graphs, presets and initial states shared by
+  Models A, B and C (arXiv:2604.09979, RECONSTRUCTION of the spec);
+- :mod:`minimal_models.frustration` -- Model A, the embedding-only frustration model;
+- :mod:`minimal_models.stopgrad` -- Model B, the shared projection head with (partial)
+  stop-gradient, its conservation law, fixed points and the K = 2 reduction;
+- :mod:`minimal_models.meanfield` -- Model B's class/type-averaged closure;
+- :mod:`minimal_models.teacher_student` -- Model C, the linear teacher-student model;
+- :mod:`minimal_models.label_noise` -- label noise on a real encoder mapped onto Model A
+  (RECONSTRUCTION);
 - :mod:`minimal_models.hamiltonian_geometry` -- minimax / max-entropy covariances, the price of
   isotropy, fixed-marginal misalignment and coupling non-identifiability (arXiv:2605.20107);
 - :mod:`minimal_models.symplectic` -- leapfrog (HamJEPA's predictor), Euler contrasts, the exact
@@ -19,7 +26,8 @@ are dtype-generic and leave the switch alone, so training code keeps the dtype i
 
 import importlib
 
-_SUBMODULES = ("frustration", "hamiltonian_geometry", "symplectic", "objectives", "validation",
+_SUBMODULES = ("coupling", "frustration", "stopgrad", "meanfield", "teacher_student",
+               "label_noise", "hamiltonian_geometry", "symplectic", "objectives", "validation",
                "precision")
 
 __all__ = list(_SUBMODULES)

@@ -12,7 +12,10 @@ closed form and time-scale formulas -- is the RECONSTRUCTION of
 
 Notation (spec §2).  N samples with embeddings x_i (rows of X, N x d), K labels with embeddings
 y_k (rows of Y, K x d); coupling A >= 0 (N x K); degrees g_i = sum_k A_ik, h_k = sum_i A_ik.
-The state is Z = [X; Y] of shape (N + K, d): samples first, then labels.
+The state is Z = [X; Y] of shape (N + K, d): samples first, then labels.  The coupling
+sampler, presets and initial states shared with Models B and C live in
+:mod:`minimal_models.coupling`; the loss as a function of the embeddings is also written in
+:mod:`minimal_models.objectives.collapse_models` (tested equal to this vector field).
 
     L_A(X, Y)  = (nu / 2) sum_{i,k} A_ik ||x_i - y_k||^2
     dx_i/dt    = -eta_x nu sum_k A_ik (x_i - y_k)
@@ -27,23 +30,12 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from . import validation as check
+from .coupling import validate_coupling
 from .precision import require_x64
 
 require_x64()
 
 __all__ = [
-    "KINDS",
-    "PAIRINGS",
-    "INITS",
-    "coupling_matrix",
-    "sample_classes",
-    "frustrated_count",
-    "frustrated_mask",
-    "partner_labels",
-    "validate_coupling",
-    "normalisation_factor",
-    "preset",
-    "initial_state",
     "split_state",
     "loss",
     "vector_field",
@@ -65,165 +57,8 @@ __all__ = [
     "max_stable_step",
 ]
 
-KINDS = ("clean", "hard", "soft")
-PAIRINGS = ("uniform", "ring", "fixed_pair")
-INITS = ("clustered", "iid", "zero_labels")
 
-
-# --------------------------------------------------------------------------- coupling graph
-
-
-def frustrated_count(n_per_class: int, frustration: float) -> int:
-    """Frustrated samples per class, f = floor(p n + 1/2) (spec §2.2 rounding rule)."""
-    n = check.integer("n_per_class", n_per_class, minimum=1)
-    p = check.real("frustration", frustration, low=0.0, high=1.0)
-    return int(np.floor(p * n + 0.5))
-
-
-def sample_classes(n_classes: int, n_per_class: int) -> np.ndarray:
-    """Primary class c_i of each sample: rows are ordered by class, i = k n + j."""
-    return np.repeat(np.arange(n_classes), n_per_class)
-
-
-def frustrated_mask(n_classes: int, n_per_class: int, frustration: float) -> np.ndarray:
-    """True for the first f samples of every class, the frustrated ones of the reference sampler."""
-    f = frustrated_count(n_per_class, frustration)
-    return np.tile(np.arange(n_per_class) < f, n_classes)
-
-
-def _partner(k: int, n_classes: int, pairing: str, rng: np.random.Generator) -> int:
-    if pairing == "uniform":
-        o = int(rng.integers(n_classes - 1))
-        return o + (o >= k)  # uniform over the K - 1 other classes
-    if pairing == "ring":
-        return (k + 1) % n_classes
-    # fixed_pair: 0<->1, 2<->3, ...; an odd last class pairs with its predecessor
-    partner = k ^ 1
-    return partner if partner < n_classes else k - 1
-
-
-def coupling_matrix(
-    n_classes: int,
-    n_per_class: int,
-    frustration: float,
-    *,
-    seed: int = 0,
-    kind: str = "hard",
-    q: float = 0.5,
-    pairing: str = "uniform",
-) -> np.ndarray:
-    r"""Coupling matrix A (N x K) of the reference sampler, spec §2.2 [RECONSTRUCTION].
-
-    Rows are ordered by class (sample i = k n + j has primary class c_i = k).  The first
-    f = floor(p n + 1/2) samples of each class are frustrated and get a partner b_i != c_i:
-
-    - ``kind="clean"``: A_{i,c_i} = 1 only (``frustration`` is ignored);
-    - ``kind="hard"``:  A_{i,c_i} = A_{i,b_i} = 1 (degree 2);
-    - ``kind="soft"``:  A_{i,c_i} = 1 - q, A_{i,b_i} = q (degree 1), q in (0, 1/2].
-
-    Partners: ``pairing="uniform"`` draws, looping over k then j with
-    ``rng = numpy.random.default_rng(seed)``, o = rng.integers(K - 1) and b = o + (o >= k);
-    ``"ring"`` uses b = k + 1 mod K; ``"fixed_pair"`` pairs classes (0,1), (2,3), ...
-    Any other non-negative matrix can be used directly with the functions of this module.
-    """
-    K = check.integer("n_classes", n_classes, minimum=2)
-    n = check.integer("n_per_class", n_per_class, minimum=1)
-    f = frustrated_count(n, frustration)
-    check.choice("kind", kind, KINDS)
-    check.choice("pairing", pairing, PAIRINGS)
-    check.integer("seed", seed, minimum=0)
-    if kind == "soft":
-        q = check.real("q", q, low=0.0, high=0.5, low_open=True)
-    rng = np.random.default_rng(seed)
-    A = np.zeros((K * n, K))
-    for k in range(K):
-        for j in range(n):
-            i = k * n + j
-            if kind == "clean" or j >= f:
-                A[i, k] = 1.0
-                continue
-            b = _partner(k, K, pairing, rng)
-            if kind == "hard":
-                A[i, k] = A[i, b] = 1.0
-            else:
-                A[i, k], A[i, b] = 1.0 - q, q
-    return A
-
-
-def partner_labels(A: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Partner label b_i of each sample (the heaviest other link), -1 for consistent samples."""
-    other = np.where(np.arange(A.shape[1])[None, :] == np.asarray(classes)[:, None], 0.0, A)
-    return np.where(other.max(axis=1) > 0, other.argmax(axis=1), -1)
-
-
-def validate_coupling(A) -> np.ndarray:
-    """Check that A is a finite, non-negative (N x K) matrix with K >= 2."""
-    A = check.finite_array("A", A, ndim=2)
-    if A.shape[1] < 2 or A.shape[0] < 1:
-        raise ValueError(f"A must have shape (N >= 1, K >= 2), got {A.shape}")
-    if np.any(A < 0):
-        raise ValueError(f"A must be non-negative (min entry {A.min():.3g})")
-    return A
-
-
-# --------------------------------------------------------------------------- conventions
-
-
-def normalisation_factor(normalisation, n_samples: int, n_classes: int) -> float:
-    """Global factor nu (spec §2.8): "sum" -> 1, "mean" -> 1/N, "per_class" -> 1/n_bar = K/N,
-    or a positive float."""
-    if isinstance(normalisation, str):
-        check.choice("normalisation", normalisation, ("sum", "mean", "per_class"))
-        return {"sum": 1.0, "mean": 1.0 / n_samples, "per_class": n_classes / n_samples}[normalisation]
-    return check.positive("normalisation", normalisation)
-
-
-def preset(name: str, n_per_class: int) -> dict:
-    """Named conventions (spec §2.8): ``unit-sum`` (nu = eta = 1) and ``balanced``
-    (nu = 1/n, eta_x = n, eta_y = eta_W = 1, so samples and labels both relax at O(1))."""
-    check.choice("preset", name, ("unit-sum", "balanced"))
-    n = check.integer("n_per_class", n_per_class, minimum=1)
-    if name == "unit-sum":
-        return {"nu": 1.0, "eta_x": 1.0, "eta_y": 1.0, "eta_W": 1.0}
-    return {"nu": 1.0 / n, "eta_x": float(n), "eta_y": 1.0, "eta_W": 1.0}
-
-
-def initial_state(
-    n_classes: int,
-    n_per_class: int,
-    dim: int,
-    *,
-    init: str = "clustered",
-    sigma: float = 0.3,
-    s_y: float = 0.1,
-    s_x: float = 1.0,
-    seed: int = 0,
-) -> np.ndarray:
-    r"""Initial state Z0 = [X0; Y0] of shape (N + K, d), spec §2.8 [RECONSTRUCTION].
-
-    ``rng = default_rng(seed)`` draws mu (K x d), then xi (N x d), then zeta (K x d), all
-    standard normal (the same stream for every ``init``):
-
-    - ``clustered``:   x_i = mu_{c_i} + sigma xi_i,  y_k = s_y zeta_k;
-    - ``iid``:         x_i = s_x xi_i,               y_k = s_y zeta_k;
-    - ``zero_labels``: x_i = mu_{c_i} + sigma xi_i,  y_k = 0.
-    """
-    K = check.integer("n_classes", n_classes, minimum=2)
-    n = check.integer("n_per_class", n_per_class, minimum=1)
-    d = check.integer("dim", dim, minimum=1)
-    check.choice("init", init, INITS)
-    sigma = check.real("sigma", sigma, low=0.0)
-    s_y = check.real("s_y", s_y, low=0.0)
-    s_x = check.real("s_x", s_x, low=0.0)
-    check.integer("seed", seed, minimum=0)
-    rng = np.random.default_rng(seed)
-    mu = rng.standard_normal((K, d))
-    xi = rng.standard_normal((K * n, d))
-    zeta = rng.standard_normal((K, d))
-    classes = sample_classes(K, n)
-    X = s_x * xi if init == "iid" else mu[classes] + sigma * xi
-    Y = np.zeros((K, d)) if init == "zero_labels" else s_y * zeta
-    return np.concatenate([X, Y], axis=0)
+# --------------------------------------------------------------------------- state
 
 
 def split_state(Z, n_samples: int):
@@ -245,10 +80,13 @@ def _check_state(A, Z0, eta_x, eta_y):
 
 
 def loss(A, Z, *, nu: float = 1.0):
-    r"""L_A = (nu/2) sum_{i,k} A_ik ||x_i - y_k||^2 (spec §2.3).  numpy or JAX, one state."""
+    r"""L_A = (nu/2) sum_{i,k} A_ik ||x_i - y_k||^2 (spec §2.3) at one state Z = [X; Y]: the
+    single definition :func:`~minimal_models.objectives.collapse_models.model_a_loss`
+    (numpy or JAX, following the input)."""
+    from .objectives.collapse_models import model_a_loss
+
     X, Y = split_state(Z, A.shape[0])
-    diff = X[:, None, :] - Y[None, :, :]
-    return 0.5 * nu * (A * (diff**2).sum(axis=-1)).sum()
+    return model_a_loss(X, Y, A, nu=nu)
 
 
 def vector_field(A, Z, *, eta_x=1.0, eta_y=1.0, nu=1.0):

@@ -30,6 +30,9 @@ class Check:
     def passed(self) -> bool:
         if not math.isfinite(self.measured):
             return False
+        return bool(self._passed())
+
+    def _passed(self):
         if self.kind == "max":
             return self.measured <= self.expected
         if self.kind == "min":
@@ -51,9 +54,13 @@ class Check:
 
 @dataclasses.dataclass
 class FigureResult:
+    """The drawn figure, its checks, the dataset behind it and a short written finding (what
+    the experiment shows, in words; the report prints it under the checks)."""
+
     figure: object
     checks: list
     dataset: object = None
+    finding: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The ``collapse-lab`` command line: list, sweep, repro."""
+"""The ``collapse-lab`` command line: list, sweep, repro, train."""
 
 from __future__ import annotations
 
@@ -132,6 +132,41 @@ def _cmd_repro(args) -> int:
     return 0 if totals["failed"] == 0 and totals["errors"] == 0 else 1
 
 
+def _cmd_train(args) -> int:
+    # every setting is validated (TrainConfig) before data is read or anything is written
+    from simulations.encoders.config import config_from_assignments
+
+    config = config_from_assignments({"objective": args.objective, "data": args.data},
+                                     [parse_assignment(s) for s in args.set])
+    from simulations.encoders.evaluate import evaluate
+    from simulations.encoders.train import METRICS, train
+
+    print(f"train {config.objective} on {config.data} ({config.encoder_name}, {config.dtype}, "
+          f"{config.steps} steps) -> {args.out}")
+    try:
+        result = train(config, out_dir=args.out, progress=True)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; the last checkpoint is in {args.out}: rerun the same command to "
+              "resume", file=sys.stderr)
+        return 130
+    status = result.metrics.attrs["status"]
+    print(f"metrics: {os.path.join(args.out, METRICS)} (status {status})")
+    if status != "complete" or args.no_eval:
+        return 0 if status == "complete" else 1
+    ds = evaluate(result, probe_epochs=args.probe_epochs)
+    path = os.path.join(args.out, "eval.nc")
+    ds.to_netcdf(path + ".tmp")
+    os.replace(path + ".tmp", path)
+    for r in ds.readout.values:
+        knn20 = ds.knn_accuracy.sel(readout=r, vote="majority")
+        k20 = float(knn20.sel(k=20)) if 20 in ds.k.values else float("nan")
+        print(f"  {r}: kNN@20 {k20:.4f}, best kNN {float(knn20.max()):.4f}, linear "
+              f"{float(ds.linear_accuracy.sel(readout=r)):.4f}, erank "
+              f"{float(ds.erank.sel(readout=r)):.2f}")
+    print(f"evaluation: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="collapse-lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,12 +184,23 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("name", nargs="?", default="all")
     repro.add_argument("--quick", action="store_true", help="small, fast settings")
     repro.add_argument("--out", default="out")
+    tr = sub.add_parser("train", help="train an encoder with an SSL objective, then evaluate it")
+    tr.add_argument("--objective", required=True)
+    tr.add_argument("--data", required=True)
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a TrainConfig field (e.g. steps=200, dtype=bfloat16) or an "
+                         "objective keyword as obj.NAME=VALUE")
+    tr.add_argument("--out", required=True, help="run directory (checkpoints, metrics.nc, "
+                    "eval.nc); an existing run there is resumed")
+    tr.add_argument("--no-eval", action="store_true", help="skip the kNN / probe evaluation")
+    tr.add_argument("--probe-epochs", type=int, default=50)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"list": _cmd_list, "sweep": _cmd_sweep, "repro": _cmd_repro}[args.command]
+    handler = {"list": _cmd_list, "sweep": _cmd_sweep, "repro": _cmd_repro,
+               "train": _cmd_train}[args.command]
     try:
         return handler(args)
     except ValueError as exc:

@@ -65,6 +65,8 @@ def write_report(entries, path, *, quick: bool) -> dict:
                          f"{c.tolerance_text()} | {_cell(c.source)} | "
                          f"{'pass' if c.passed else '**FAIL**'} |")
         lines.append("")
+        if result.finding:
+            lines += [f"**Finding.** {result.finding}", ""]
     with open(path, "w") as fh:
         fh.write("\n".join(lines))
     return totals

@@ -11,7 +11,9 @@ import importlib
 _NAMES = {
     "SOLVERS": "flow", "SUCCESS": "flow", "FlowSolution": "flow", "solve_flow": "flow",
     "solve_flow_scipy": "flow",
-    "FrustrationFlow": "frustration_flow",
+    "FrustrationFlow": "frustration_flow", "StopGradFlow": "stopgrad_flow",
+    "MeanFieldFlow": "meanfield_flow", "TeacherStudentFlow": "teacher_student_flow",
+    "LabelNoiseRun": "label_training", "train_label_embeddings": "label_training",
     "SweepSpec": "sweep", "SweepableModel": "sweep", "open_sweep": "sweep", "run_sweep": "sweep",
     "sweep_fingerprint": "sweep",
 }

@@ -27,6 +27,7 @@ import numpy as np
 
 from analysis import collapse
 from minimal_models import validation as check
+from minimal_models import coupling
 from minimal_models import frustration as model_a
 
 from .flow import SOLVERS, solve_flow
@@ -105,16 +106,16 @@ class FrustrationFlow:
         check.integer("n_per_class", self.n_per_class, minimum=1)
         check.real("frustration", self.frustration, low=0.0, high=1.0)
         check.integer("dim", self.dim, minimum=1)
-        check.choice("kind", self.kind, model_a.KINDS)
+        check.choice("kind", self.kind, coupling.KINDS)
         if self.kind == "soft":
             check.real("q", self.q, low=0.0, high=0.5, low_open=True)
-        check.choice("pairing", self.pairing, model_a.PAIRINGS)
+        check.choice("pairing", self.pairing, coupling.PAIRINGS)
         check.integer("seed_A", self.seed_A, minimum=0)
         check.integer("seed_init", self.seed_init, minimum=0)
-        check.choice("init", self.init, model_a.INITS)
+        check.choice("init", self.init, coupling.INITS)
         for name in ("sigma", "s_y", "s_x"):
             check.real(name, getattr(self, name), low=0.0)
-        model_a.normalisation_factor(self.normalisation, 1, 2)
+        coupling.normalisation_factor(self.normalisation, 1, 2)
         for name in ("eta_x", "eta_y", "t_min", "t_max", "rtol", "atol"):
             check.positive(name, getattr(self, name))
         if self.t_min >= self.t_max:
@@ -142,17 +143,17 @@ class FrustrationFlow:
                 max(m.dim for m in models), max(m.n_times for m in models), common)
 
     def coupling(self) -> np.ndarray:
-        return model_a.coupling_matrix(self.n_classes, self.n_per_class, self.frustration,
+        return coupling.coupling_matrix(self.n_classes, self.n_per_class, self.frustration,
                                        seed=self.seed_A, kind=self.kind, q=self.q,
                                        pairing=self.pairing)
 
     def initial_state(self) -> np.ndarray:
-        return model_a.initial_state(self.n_classes, self.n_per_class, self.dim, init=self.init,
+        return coupling.initial_state(self.n_classes, self.n_per_class, self.dim, init=self.init,
                                      sigma=self.sigma, s_y=self.s_y, s_x=self.s_x,
                                      seed=self.seed_init)
 
     def nu(self) -> float:
-        return model_a.normalisation_factor(self.normalisation, self.n_samples, self.n_classes)
+        return coupling.normalisation_factor(self.normalisation, self.n_samples, self.n_classes)
 
     def predicted_slow_rate(self) -> float:
         return _predicted_slow_rate(self.kind, self.n_classes, self.n_per_class,
@@ -167,9 +168,9 @@ class FrustrationFlow:
         z = self.initial_state()
         Z0[:N, :d], Z0[N_max:N_max + K, :d] = z[:N], z[N:]
         classes = np.full(N_max, -1)
-        classes[:N] = model_a.sample_classes(K, self.n_per_class)
+        classes[:N] = coupling.sample_classes(K, self.n_per_class)
         frustrated = np.zeros(N_max, bool)
-        frustrated[:N] = model_a.partner_labels(A[:N, :K], classes[:N]) >= 0
+        frustrated[:N] = coupling.partner_labels(A[:N, :K], classes[:N]) >= 0
         return {
             "A": A, "Z0": Z0, "classes": classes, "frustrated": frustrated,
             "sample_mask": np.arange(N_max) < N, "label_mask": np.arange(K_max) < K,

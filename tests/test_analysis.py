@@ -66,3 +66,17 @@ def test_fit_decay_rate_recovers_rate_and_rejects_bad_windows():
     with pytest.raises(ValueError, match="window"):
         an.fit_decay_rate(t, y, window=(60, 70))
     assert an.first_crossing_time(t, t > 10, 1.0) == pytest.approx(t[t > 10][0])
+
+
+def test_head_space_readout():
+    """With head=W the readout is W x_i: raw and head-space accuracies differ when the head
+    maps samples onto other labels (why Models B/C read out in head space)."""
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    X = np.array([[0.0, 0.9], [0.9, 0.0]])  # raw: each sample sits at the other label
+    W = np.array([[0.0, 1.0], [1.0, 0.0]])  # the head swaps the axes
+    classes, frustrated = np.array([0, 1]), np.zeros(2, bool)
+    assert float(an.nearest_label_accuracy(X, Y, classes, frustrated)["acc_all"]) == 0.0
+    head = an.nearest_label_accuracy(X, Y, classes, frustrated, head=W)
+    assert float(head["acc_all"]) == 1.0
+    same = an.nearest_label_accuracy(X @ W.T, Y, classes, frustrated)
+    assert float(same["acc_all"]) == float(head["acc_all"])

@@ -21,7 +21,9 @@ def test_list_names_every_figure_and_sweep(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     for name in ("F2", "F3", "F4", "PD_modelA", "HG_price", "HG_integrators", "HG_risk",
-                 "HG_pendulum", "modelA_phase_K", "modelA_phase_n"):
+                 "HG_pendulum", "modelA_phase_K", "modelA_phase_n", "F5", "F6", "F7", "PD_modelB",
+                 "PD_threshold", "modelB_phase", "VAL_theory_rates", "VAL_hamjepa",
+                 "VAL_hypersolid"):
         assert name in out
 
 

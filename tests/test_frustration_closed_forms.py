@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from analysis import d_min
+from minimal_models import coupling
 from minimal_models import frustration as F
 
 
@@ -47,9 +48,9 @@ def test_a2_star_spectrum_formula_and_laplacian():
 
 
 def test_a3_reference_sampler_and_slow_modes():
-    A = F.coupling_matrix(4, 50, 0.1, seed=0)
-    classes = F.sample_classes(4, 50)
-    partner = F.partner_labels(A, classes)
+    A = coupling.coupling_matrix(4, 50, 0.1, seed=0)
+    classes = coupling.sample_classes(4, 50)
+    partner = coupling.partner_labels(A, classes)
     counts = np.zeros((4, 4), int)
     np.add.at(counts, (classes[partner >= 0], partner[partner >= 0]), 1)
     np.testing.assert_array_equal(counts, [[0, 2, 2, 1], [4, 0, 0, 1], [0, 3, 0, 2], [0, 3, 2, 0]])
@@ -74,7 +75,7 @@ def test_a3_reference_sampler_and_slow_modes():
     (3, 100, 0.2, 0.26040, 0.26089),
 ])
 def test_a4_cubic_root_matches_disorder_average(K, n, p, mean, root):
-    measured = np.mean([F.slow_eigenvalues(F.coupling_matrix(K, n, p, seed=s)).mean()
+    measured = np.mean([F.slow_eigenvalues(coupling.coupling_matrix(K, n, p, seed=s)).mean()
                         for s in range(10)])
     cubic = F.symmetric_cubic_slow_rate(K, n, p)
     assert cubic == pytest.approx(root, abs=5e-6)
@@ -93,69 +94,42 @@ def test_cubic_factorises_for_two_classes():
 
 @pytest.mark.parametrize("p,q", [(0.2, 0.3), (0.2, 0.5), (0.1, 0.1)])
 def test_a5_soft_split_first_order_estimate(p, q):
-    measured = np.mean([F.slow_eigenvalues(F.coupling_matrix(4, 200, p, seed=s, kind="soft",
+    measured = np.mean([F.slow_eigenvalues(coupling.coupling_matrix(4, 200, p, seed=s, kind="soft",
                                                              q=q)).mean() for s in range(10)])
     estimate = F.first_order_slow_rate(4, 200, p, j=q * (1 - q))
     assert abs(measured / estimate - 1) < 1e-3
 
 
 def test_a5_balanced_preset():
-    rates = F.preset("balanced", 200)
-    A = F.coupling_matrix(4, 200, 0.1, seed=0)
-    nu = F.normalisation_factor("per_class", 800, 4)
+    rates = coupling.preset("balanced", 200)
+    A = coupling.coupling_matrix(4, 200, 0.1, seed=0)
+    nu = coupling.normalisation_factor("per_class", 800, 4)
     assert nu == rates["nu"] == 1 / 200
     seed0 = F.slow_eigenvalues(A, nu=nu, eta_x=rates["eta_x"]).mean()
     assert seed0 == pytest.approx(0.066693, abs=5e-7)
     estimate = F.first_order_slow_rate(4, 200, 0.1, nu=nu, eta_x=200)
     assert estimate == pytest.approx(0.0666667, abs=1e-7)
-    measured = np.mean([F.slow_eigenvalues(F.coupling_matrix(4, 200, 0.1, seed=s), nu=nu,
+    measured = np.mean([F.slow_eigenvalues(coupling.coupling_matrix(4, 200, 0.1, seed=s), nu=nu,
                                            eta_x=rates["eta_x"]).mean() for s in range(10)])
     assert abs(measured / estimate - 1) < 1e-3
     assert A.shape == (800, 4)
 
 
 def test_a6_f2_f3_numbers():
-    Z0 = F.initial_state(4, 50, 16, seed=1)
-    clean = F.coupling_matrix(4, 50, 0.0)
+    Z0 = coupling.initial_state(4, 50, 16, seed=1)
+    clean = coupling.coupling_matrix(4, 50, 0.0)
     Z = F.closed_form(clean, Z0, np.array([0.0, 100.0]))
     np.testing.assert_allclose(np.asarray(d_min(Z[:, 200:])), [0.5475, 3.4691], rtol=1e-3)
     assert F.loss(clean, Z0) == pytest.approx(1347.85, rel=1e-5)
     for p, expected in [(0.04, 1.266), (0.1, 0.268), (0.2, 0.0235)]:
-        A = F.coupling_matrix(4, 50, p, seed=0)
+        A = coupling.coupling_matrix(4, 50, p, seed=0)
         Y20 = F.closed_form(A, Z0, 20.0)[200:]
         assert float(d_min(Y20)) == pytest.approx(expected, rel=2.5e-3)
 
 
-def test_coupling_kinds_and_pairings():
-    soft = F.coupling_matrix(3, 10, 0.3, kind="soft", q=0.25, seed=4)
-    np.testing.assert_allclose(soft.sum(axis=1), 1.0)
-    assert set(np.unique(soft)) == {0.0, 0.25, 0.75, 1.0}
-    hard = F.coupling_matrix(3, 10, 0.3, seed=4)
-    assert np.all(hard.sum(axis=1)[F.frustrated_mask(3, 10, 0.3)] == 2)
-    assert F.frustrated_count(10, 0.3) == 3 and F.frustrated_count(10, 0.25) == 3
-    ring = F.coupling_matrix(3, 4, 0.5, pairing="ring")
-    assert ring[0, 1] == 1 and ring[4, 2] == 1 and ring[8, 0] == 1
-    pairs = F.coupling_matrix(5, 2, 0.5, pairing="fixed_pair")
-    partner = F.partner_labels(pairs, F.sample_classes(5, 2))
-    assert list(partner[::2]) == [1, 0, 3, 2, 3] and np.all(partner[1::2] == -1)
-    clean = F.coupling_matrix(3, 4, 0.9, kind="clean")
-    np.testing.assert_array_equal(clean, np.repeat(np.eye(3), 4, axis=0))
-
-
-def test_initial_state_draw_order_and_variants():
-    rng = np.random.default_rng(7)
-    mu, xi, zeta = rng.standard_normal((3, 2)), rng.standard_normal((6, 2)), \
-        rng.standard_normal((3, 2))
-    Z = F.initial_state(3, 2, 2, seed=7, sigma=0.5, s_y=0.2)
-    np.testing.assert_allclose(Z[:6], mu[[0, 0, 1, 1, 2, 2]] + 0.5 * xi)
-    np.testing.assert_allclose(Z[6:], 0.2 * zeta)
-    np.testing.assert_allclose(F.initial_state(3, 2, 2, seed=7, init="iid", s_x=2.0)[:6], 2 * xi)
-    assert np.all(F.initial_state(3, 2, 2, seed=7, init="zero_labels")[6:] == 0)
-
-
 def test_max_stable_step_separates_stable_and_unstable_gd():
-    A = F.coupling_matrix(3, 5, 0.2)
-    Z = F.initial_state(3, 5, 2)
+    A = coupling.coupling_matrix(3, 5, 0.2)
+    Z = coupling.initial_state(3, 5, 2)
     L = F.laplacian(A)
     eta = F.max_stable_step(A)
     for factor, grows in [(0.95, False), (1.05, True)]:

@@ -6,6 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from analysis import d_min
+from minimal_models import coupling
 from minimal_models import frustration as F
 from simulations import solve_flow, solve_flow_scipy
 
@@ -69,8 +70,8 @@ def test_loss_non_increasing_along_the_flow(system, nu):
 
 @given(st.integers(2, 5), st.integers(1, 6), st.integers(1, 4), st.integers(0, 10**6))
 def test_no_collapse_without_frustration(K, n, d, seed):
-    A = F.coupling_matrix(K, n, 0.0)
-    Z0 = F.initial_state(K, n, d, seed=seed)
+    A = coupling.coupling_matrix(K, n, 0.0)
+    Z0 = coupling.initial_state(K, n, d, seed=seed)
     Y = F.fixed_point(A, Z0)[K * n:]
     # clean data: each label ends at its own class's weighted mean, so labels stay distinct
     expected = np.array([(Z0[k * n:(k + 1) * n].sum(0) + Z0[K * n + k]) / (n + 1) for k in range(K)])
@@ -81,10 +82,10 @@ def test_no_collapse_without_frustration(K, n, d, seed):
 @given(st.integers(2, 5), st.integers(2, 8), st.sampled_from(["hard", "soft"]),
        st.integers(0, 10**6))
 def test_connected_frustrated_class_graph_collapses_completely(K, n, kind, seed):
-    A = F.coupling_matrix(K, n, 0.5, seed=seed, kind=kind, pairing="ring")
+    A = coupling.coupling_matrix(K, n, 0.5, seed=seed, kind=kind, pairing="ring")
     n_comp, _ = F.connected_components(A)
     assert n_comp == 1  # the ring pairing connects every class
-    Y = F.fixed_point(A, F.initial_state(K, n, 3, seed=seed))[K * n:]
+    Y = F.fixed_point(A, coupling.initial_state(K, n, 3, seed=seed))[K * n:]
     assert float(d_min(Y)) < 1e-12
 
 
@@ -102,8 +103,8 @@ def test_label_permutation_symmetry(system, rnd, t):
 
 
 def test_closed_form_matches_diffrax_and_scipy_to_1e_8():
-    A = F.coupling_matrix(4, 20, 0.1, seed=0)
-    Z0 = F.initial_state(4, 20, 6, seed=1)
+    A = coupling.coupling_matrix(4, 20, 0.1, seed=0)
+    Z0 = coupling.initial_state(4, 20, 6, seed=1)
     ts = np.array([0.0, 0.01, 0.5, 1.0, 5.0, 20.0])
     cf = F.closed_form(A, Z0, ts)
     scale = np.abs(cf).max()
@@ -120,8 +121,8 @@ def test_closed_form_matches_diffrax_and_scipy_to_1e_8():
 
 
 def test_diffrax_reports_failure_instead_of_raising():
-    A = F.coupling_matrix(3, 4, 0.2)
-    Z0 = F.initial_state(3, 4, 2)
+    A = coupling.coupling_matrix(3, 4, 0.2)
+    Z0 = coupling.initial_state(3, 4, 2)
     for restart in (False, True):
         sol = solve_flow(lambda t, z, a: F.vector_field(a, z), Z0, np.array([0.0, 50.0]),
                          args=A, max_steps=3, restart_at_outputs=restart)
@@ -132,8 +133,8 @@ def test_diffrax_reports_failure_instead_of_raising():
 def test_vector_field_is_minus_gradient_of_loss():
     import jax
 
-    A = F.coupling_matrix(3, 4, 0.5, kind="soft", q=0.3)
-    Z = F.initial_state(3, 4, 2, seed=3)
+    A = coupling.coupling_matrix(3, 4, 0.5, kind="soft", q=0.3)
+    Z = coupling.initial_state(3, 4, 2, seed=3)
     grad = np.asarray(jax.grad(lambda z: F.loss(A, z, nu=0.7))(Z))
     np.testing.assert_allclose(F.vector_field(A, Z, nu=0.7), -grad, atol=1e-13)
     # with rates the velocity is -H grad L
@@ -143,8 +144,8 @@ def test_vector_field_is_minus_gradient_of_loss():
 
 
 def test_loss_and_vector_field_match_laplacian_form():
-    A = F.coupling_matrix(3, 5, 0.4, seed=2)
-    Z = F.initial_state(3, 5, 4, seed=2)
+    A = coupling.coupling_matrix(3, 5, 0.4, seed=2)
+    Z = coupling.initial_state(3, 5, 4, seed=2)
     L = F.laplacian(A)
     assert F.loss(A, Z) == pytest.approx(0.5 * np.trace(Z.T @ L @ Z), rel=1e-12)
     np.testing.assert_allclose(F.vector_field(A, Z), -L @ Z, atol=1e-12)

@@ -26,11 +26,13 @@ def _sweepable_models():
     """One small instance of every sweepable model the package ships."""
     import simulations
 
+    tiny = {"n_per_class": 3, "dim": 2, "t_max": 1.0, "n_times": 3, "P": 12, "D": 4}
     models = [SMALL]
     for name in ("StopGradFlow", "MeanFieldFlow", "TeacherStudentFlow"):  # Models B/C, if present
         cls = getattr(simulations, name, None)
         if cls is not None:
-            models.append(cls())
+            fields = {f.name for f in dataclasses.fields(cls)}
+            models.append(cls(**{k: v for k, v in tiny.items() if k in fields}))
     return models
 
 
@@ -84,7 +86,8 @@ def test_time_grid_axes_give_per_point_times():
 def test_every_field_of_every_sweepable_model_is_an_input_or_static():
     """A field is sweepable only if prepare() reads it (then it reaches evaluate as an array)
     or it is declared static (then the engine groups by it).  Reading the fields that
-    prepare() touches is recorded on the real model."""
+    prepare() touches is recorded on the real model.  A field that this configuration does
+    not use (a rate that a preset overrides) must be refused when set, never ignored."""
     for model in _sweepable_models():
         cls = type(model)
         assert isinstance(model, SweepableModel)
@@ -102,8 +105,13 @@ def test_every_field_of_every_sweepable_model_is_an_input_or_static():
         recording.prepare(layout)
         fields = {f.name for f in dataclasses.fields(model)}
         orphans = fields - read - set(cls.static_fields)
-        assert not orphans, (f"{cls.__name__}: fields {sorted(orphans)} are neither read by "
-                             "prepare() nor declared static: sweeping them would do nothing")
+        for name in sorted(orphans):
+            value = getattr(model, name)
+            assert isinstance(value, (int, float)) and not isinstance(value, bool), (
+                f"{cls.__name__}.{name} is neither read by prepare() nor declared static: "
+                "sweeping it would do nothing")
+            with pytest.raises(ValueError, match=name):
+                dataclasses.replace(model, **{name: value * 2 + 1})
         # and evaluate/outputs/coords run on the static view (they would raise otherwise)
         ds = run_sweep(SweepSpec("audit", model, axes=[], chunk_size=1), progress=False)
         assert len(ds.data_vars) > 0

@@ -9,15 +9,18 @@ Every loss returns ``(loss, logs)``.  One module per family:
 - :mod:`.hypersolid` -- Hypersolid short-range repulsion (RECONSTRUCTION);
 - :mod:`.redundancy` (VICReg, Barlow Twins), :mod:`.predictive` (SimSiam, BYOL),
   :mod:`.contrastive` (NT-Xent), :mod:`.coding_rate` (MMCR, MCR^2), :mod:`.uniformity` (KoLeo);
+- :mod:`.collapse_models` -- the minimal models' losses (Model A's MSE, Model B's
+  cross-prediction with partial stop-gradient, Model C's students; RECONSTRUCTION);
 - :mod:`.catalog` -- every SSL objective by name with its calling convention.
 
 The functions ``hamjepa.hamjepa`` and ``hypersolid.hypersolid`` share their module's name, so
 they are reached through the module (or :func:`get_objective`), not re-exported here.
 """
 
-from . import catalog, coding_rate, contrastive, hamjepa, hypersolid, normality, predictive
-from . import redundancy, uniformity
+from . import catalog, coding_rate, collapse_models, contrastive, hamjepa, hypersolid, normality
+from . import predictive, redundancy, uniformity
 from .catalog import OBJECTIVES, get_objective
+from .collapse_models import model_a_loss, model_b_loss, model_c_loss
 from .coding_rate import mcr2, mcr2_coding_rate, mcr2_views, mmcr
 from .contrastive import nt_xent
 from .hamjepa import (
@@ -34,7 +37,8 @@ from .redundancy import barlow_twins, vicreg
 from .uniformity import koleo
 
 __all__ = [
-    "OBJECTIVES", "barlow_twins", "byol", "catalog", "coding_rate", "contrastive",
+    "OBJECTIVES", "barlow_twins", "byol", "catalog", "coding_rate", "collapse_models",
+    "contrastive", "model_a_loss", "model_b_loss", "model_c_loss",
     "epps_pulley", "get_objective", "ham_sigreg", "ham_sigreg_loss", "hamjepa", "hypersolid",
     "init_hamjepa", "init_mlp_hjepa", "koleo", "lejepa", "mcr2", "mcr2_coding_rate",
     "mcr2_views", "mlp_hjepa", "mmcr", "normality", "nt_xent", "predictive", "redundancy",

@@ -1,0 +1,387 @@
+"""The training loop: optax AdamW with linear warm-up + cosine, global-norm clipping per method,
+several steps per dispatch (``lax.scan``), the batch sharded over every visible device,
+seeded and reproducible, resumable checkpoints, a progress bar, and metrics as an
+``xarray.Dataset``.
+
+PRNG.  Keys use ``config.prng_impl`` ("rbg" by default: XLA's RngBitGenerator; on this CPU
+build each threefry sampling site adds ~10 s of compile time, rbg ~0.5 s).  rbg streams are
+reproducible on a given backend and device count, not across them; use "threefry2x32" for
+streams that are.
+
+Reproducibility.  Everything random in step ``t`` -- the batch (an epoch-wise permutation of
+the train set), the augmentations, SIGReg directions, the log-det projections -- is a function
+of ``(seed, t)`` (``jax.random.fold_in``), so a run resumed from a checkpoint computes the same
+steps as an uninterrupted one and ends with bit-identical parameters (tested).
+
+Checkpoints.  ``out_dir/checkpoint.eqx`` holds the trainable arrays, the encoder state
+(BatchNorm statistics), the optimiser state and the step, serialised with
+``equinox.tree_serialise_leaves``; ``metrics_history.npz`` holds the logged metrics so far.
+Both are written to a temporary file and renamed (atomic on POSIX), metrics first, so a kill at
+any moment leaves a consistent pair.  ``config.json`` pins the configuration: resuming with a
+different one is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import xarray as xr
+from jax.sharding import NamedSharding, PartitionSpec
+
+from . import objectives as _objectives
+from .augment import make_augment
+from .config import TrainConfig
+from .data import Dataset, load_dataset
+from .networks import apply_encoder, build_encoder
+from .precision import as_dtype, cast_floating
+
+__all__ = ["TrainResult", "train", "prepare", "make_schedule", "make_optimizer", "encode",
+           "CHECKPOINT", "METRICS"]
+
+CHECKPOINT = "checkpoint.eqx"
+METRICS = "metrics.nc"
+_HISTORY = "metrics_history.npz"
+_CONFIG = "config.json"
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """The trained encoder (parameters in ``param_dtype``), its state, the objective's own
+    trainable module (or None), the metrics Dataset, the data and the config; ``n_traces`` is
+    how often the dispatch function was traced in this call (1 when it compiled once, 0 when
+    a run of the same configuration with another seed had compiled it already)."""
+
+    config: TrainConfig
+    encoder: eqx.Module
+    state: eqx.nn.State
+    objective_module: eqx.Module | None
+    metrics: xr.Dataset
+    data: Dataset
+    n_traces: int
+
+
+def make_schedule(config: TrainConfig):
+    """Linear warm-up from ``warmup_start`` x lr to lr over ``warmup_frac`` of the steps, then
+    cosine decay to ``min_lr_ratio`` x lr at the last step (the author's LinearLR + cosine)."""
+    warmup = int(round(config.warmup_frac * config.steps))
+    return optax.warmup_cosine_decay_schedule(
+        init_value=config.warmup_start * config.lr, peak_value=config.lr,
+        warmup_steps=warmup, decay_steps=max(config.steps, warmup + 1),
+        end_value=config.min_lr_ratio * config.lr)
+
+
+def make_optimizer(config: TrainConfig):
+    """AdamW (one parameter group, decoupled weight decay on every parameter, as the authors'
+    torch.optim.AdamW) after optional global-norm clipping (:attr:`TrainConfig.clip`)."""
+    adamw = optax.adamw(make_schedule(config), b1=config.beta1, b2=config.beta2, eps=1e-8,
+                        weight_decay=config.weight_decay)
+    clip = config.clip
+    return adamw if clip is None else optax.chain(optax.clip_by_global_norm(clip), adamw)
+
+
+def _mesh():
+    devices = jax.devices()
+    return jax.sharding.Mesh(np.asarray(devices), ("data",)), len(devices)
+
+
+def _init(config: TrainConfig, data: Dataset):
+    """Fresh trainable arrays, static structure, encoder state and optimiser."""
+    pdt = as_dtype(config.param_dtype)
+    root = jax.random.key(config.seed, impl=config.prng_impl)
+    k_enc, k_obj = jax.random.split(jax.random.fold_in(root, 1))
+    encoder, state = build_encoder(config.encoder_name, input_shape=data.sample_shape,
+                                   key=k_enc, dtype=pdt, norm=config.norm_name,
+                                   out_dim=config.out_dim, width=config.width)
+    dummy = jax.ShapeDtypeStruct((2, *data.sample_shape), pdt)
+    shapes, _ = eqx.filter_eval_shape(apply_encoder, encoder, state, dummy)
+    sample_shapes = {k: v.shape[1:] for k, v in shapes.items()}
+    module = _objectives.init_objective(
+        config.objective, k_obj, sample_outputs=sample_shapes, data=config.data,
+        options=dict(config.objective_options), dtype=pdt)
+    dyn, static = eqx.partition((encoder, module), eqx.is_inexact_array)
+    return dyn, static, state, make_optimizer(config)
+
+
+def _initial_carry(config, dyn, mstate, optimizer):
+    """(trainable arrays, encoder state, optimiser state, step, EMA target encoder or None)."""
+    uses_target = _objectives.OBJECTIVES[config.objective].inputs == "ema_predictor"
+    target = jax.tree.map(jnp.copy, dyn[0]) if uses_target else None
+    return (dyn, mstate, optimizer.init(dyn), jnp.zeros((), jnp.int32), target)
+
+
+# One compiled dispatch per (configuration without its seed, data layout): runs that differ only
+# in the seed (the seeds of an experiment) share it, since the PRNG root is an argument.
+_DISPATCH_CACHE: dict = {}
+
+
+def _dispatch_key(config: TrainConfig, data: Dataset):
+    return (dataclasses.replace(config, seed=0).to_json(), data.name, data.x_train.shape,
+            str(data.x_train.dtype), float(data.scale), np.asarray(data.mean).tobytes(),
+            np.asarray(data.std).tobytes(), data.augment, len(jax.devices()))
+
+
+def _build_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
+    """``(jit(dispatch), counter)`` with ``dispatch(carry, x_train, root)``, cached per
+    :func:`_dispatch_key`; ``counter["traces"]`` counts its compilations."""
+    key = _dispatch_key(config, data)
+    if key not in _DISPATCH_CACHE:
+        _DISPATCH_CACHE[key] = _new_dispatch(config, data, static, optimizer, mesh)
+    return _DISPATCH_CACHE[key]
+
+
+def _new_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
+    cdt = as_dtype(config.dtype)
+    n_views, batch = config.n_views, config.batch_size
+    n_train = data.x_train.shape[0]
+    per_epoch = n_train // batch
+    augment_name = data.augment if config.augment == "auto" else config.augment
+    augment = make_augment(augment_name, n_views, mean=data.mean, std=data.std)
+    schedule = make_schedule(config)
+    shard_rows = NamedSharding(mesh, PartitionSpec("data"))
+    scale = float(data.scale)
+    counter = {"traces": 0}
+
+    ema_tau = _objectives.ema_tau(config.objective, data=config.data,
+                                  options=dict(config.objective_options),
+                                  total_steps=config.steps)
+
+    def one_step(carry, x_train, root):
+        loss_obj = _objectives.make_loss(config.objective, data=config.data,
+                                         options=dict(config.objective_options),
+                                         total_steps=config.steps,
+                                         ld_key=jax.random.fold_in(root, 4))
+        k_data, k_step = jax.random.fold_in(root, 2), jax.random.fold_in(root, 3)
+        dyn, mstate, opt_state, step, target = carry
+        # batch: a fresh permutation of the train set per epoch, consecutive slices of it
+        perm = jax.random.permutation(jax.random.fold_in(k_data, step // per_epoch), n_train)
+        idx = jax.lax.dynamic_slice(perm, ((step % per_epoch) * batch,), (batch,))
+        k_aug, k_loss = jax.random.split(jax.random.fold_in(k_step, step))
+        x = x_train[idx].astype(cdt) / jnp.asarray(scale, cdt)
+        views = augment(k_aug, x)                                 # (V, B, ...)
+        flat = views.reshape((n_views * batch, *views.shape[2:]))
+        flat = jax.lax.with_sharding_constraint(flat, shard_rows)
+
+        def views_of(out):
+            return {k: v.reshape((n_views, batch, *v.shape[1:])) for k, v in out.items()}
+
+        target_out = None
+        if target is not None:  # BYOL: the EMA encoder's outputs, no gradient
+            target_enc = eqx.combine(jax.lax.stop_gradient(target), static[0])
+            target_out, _ = apply_encoder(cast_floating(target_enc, cdt), mstate, flat)
+            target_out = views_of(target_out)
+
+        def loss_fn(dyn_):
+            encoder, module = eqx.combine(dyn_, static)
+            out, new_state = apply_encoder(cast_floating(encoder, cdt), mstate, flat)
+            loss, logs = loss_obj(module, views_of(out), key=k_loss, step=step,
+                                  target_outputs=target_out)
+            return loss.astype(jnp.float32), (logs, new_state)
+
+        (loss, (logs, new_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(dyn)
+        updates, opt_state = optimizer.update(grads, opt_state, dyn)
+        dyn = optax.apply_updates(dyn, updates)
+        if target is not None:
+            from minimal_models.objectives.predictive import ema_update
+
+            tau = ema_tau(step)
+            target = jax.tree.map(lambda t, o: t.astype(o.dtype),
+                                  ema_update(target, dyn[0], tau.astype(jnp.float32)), dyn[0])
+        logs = {k: jnp.asarray(v, jnp.float32) for k, v in logs.items()}
+        logs.update(loss=loss, grad_norm=optax.tree.norm(grads).astype(jnp.float32),
+                    lr=jnp.asarray(schedule(step), jnp.float32))
+        return (dyn, new_state, opt_state, step + 1, target), logs
+
+    def dispatch(carry, x_train, root):
+        counter["traces"] += 1  # runs only while tracing: counts compilations
+        if config.steps_per_dispatch == 1:
+            # no loop: XLA:CPU runs convolutions inside a while loop ~10x slower (measured on
+            # the ResNet token encoder), so one step per dispatch is the fast path on CPU
+            carry, logs = one_step(carry, x_train, root)
+            return carry, jax.tree.map(lambda v: v[None], logs)
+        return jax.lax.scan(lambda c, _: one_step(c, x_train, root), carry, None,
+                            length=config.steps_per_dispatch)
+
+    return jax.jit(dispatch, donate_argnums=0), counter
+
+
+def _atomic_write(path, write):
+    tmp = path + ".tmp"
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _save(out_dir, carry, history):
+    def write_history(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **history)
+
+    _atomic_write(os.path.join(out_dir, _HISTORY), write_history)
+    _atomic_write(os.path.join(out_dir, CHECKPOINT),
+                  lambda tmp: eqx.tree_serialise_leaves(tmp, carry))
+
+
+def _metrics_dataset(config, history, *, status, wall, steps_done, steps_this_call):
+    n = steps_this_call
+    ds = xr.Dataset(
+        {k: ("step", np.asarray(v, np.float32)) for k, v in history.items() if k != "step"},
+        coords={"step": np.asarray(history.get("step", np.zeros(0)), np.int64)})
+    ds.attrs.update(
+        config=config.to_json(), objective=config.objective, data=config.data,
+        encoder=config.encoder_name, dtype=config.dtype, status=status,
+        steps_done=int(steps_done), wall_seconds=float(wall), n_devices=len(jax.devices()),
+        # this call's steps over its wall time, compilation included
+        views_per_second=float(n * config.batch_size * config.n_views / wall) if wall else 0.0,
+        package_version=_version())
+    ds["step"].attrs["long_name"] = "optimiser step (1-based: value after the step)"
+    return ds
+
+
+def _version():
+    try:
+        from importlib.metadata import version
+
+        return version("collapse-lab")
+    except Exception:  # not installed: running from a checkout
+        return "unknown"
+
+
+def _place(config, data, static, optimizer, mesh, carry):
+    replicated = NamedSharding(mesh, PartitionSpec())
+    carry = jax.device_put(carry, replicated)
+    x_train = jax.device_put(jnp.asarray(data.x_train), replicated)
+    compiled, counter = _build_dispatch(config, data, static, optimizer, mesh)
+    root = jax.random.key(config.seed, impl=config.prng_impl)
+
+    def dispatch(carry, x):
+        return compiled(carry, x, root)
+
+    return dispatch, carry, x_train, counter
+
+
+def prepare(config: TrainConfig, data: Dataset):
+    """The pieces of a run without the host loop (for benchmarks): ``(dispatch, carry,
+    x_train)``; ``carry, logs = dispatch(carry, x_train)`` runs ``steps_per_dispatch`` steps
+    (the carry is donated)."""
+    mesh, _ = _mesh()
+    dyn, static, mstate, optimizer = _init(config, data)
+    carry = _initial_carry(config, dyn, mstate, optimizer)
+    dispatch, carry, x_train, _ = _place(config, data, static, optimizer, mesh, carry)
+    return dispatch, carry, x_train
+
+
+def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | None = None,
+          progress: bool = True, resume: bool = True, callback=None) -> TrainResult:
+    """Train ``config``; with ``out_dir``, write ``config.json``, checkpoints every
+    ``checkpoint_every`` steps and at the end, and ``metrics.nc``; resume from an existing
+    checkpoint there.  ``callback(step, logs)`` runs after every dispatch (host side; an
+    exception from it stops training after the last checkpoint).  Returns a
+    :class:`TrainResult`."""
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    data = load_dataset(config.data, data_dir=config.data_dir, seed=config.seed) \
+        if data is None else data
+    n_train = data.x_train.shape[0]
+    mesh, n_dev = _mesh()
+    if config.batch_size > n_train:
+        raise ValueError(f"batch_size={config.batch_size} exceeds the {n_train} training "
+                         f"samples of data={config.data!r}")
+    if config.batch_size % n_dev:
+        raise ValueError(f"batch_size={config.batch_size} must be a multiple of the "
+                         f"{n_dev} visible devices")
+    dyn, static, mstate, optimizer = _init(config, data)
+    carry = _initial_carry(config, dyn, mstate, optimizer)
+    history: dict[str, list] = {}
+
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        cfg_path = os.path.join(out_dir, _CONFIG)
+        ckpt = os.path.join(out_dir, CHECKPOINT)
+        if os.path.exists(cfg_path):
+            with open(cfg_path) as fh:
+                old = fh.read()
+            if old != config.to_json():
+                raise ValueError(f"out_dir={out_dir!r} holds a run with another configuration "
+                                 f"({cfg_path}); use a new directory")
+        else:
+            _atomic_write(cfg_path, lambda tmp: open(tmp, "w").write(config.to_json()))
+        if resume and os.path.exists(ckpt):
+            carry = eqx.tree_deserialise_leaves(ckpt, carry)
+            with np.load(os.path.join(out_dir, _HISTORY)) as h:
+                done = int(carry[3])
+                keep = np.asarray(h["step"]) <= done
+                history = {k: list(np.asarray(h[k])[keep]) for k in h.files}
+
+    dispatch, carry, x_train, counter = _place(config, data, static, optimizer, mesh, carry)
+    traces_before = counter["traces"]
+
+    start = int(carry[3])
+    status = "complete"
+    t0 = time.perf_counter()
+    try:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.steps, initial=start, disable=not progress, unit="step",
+                   desc=f"{config.objective}/{config.data}")
+        step = start
+        while step < config.steps:
+            carry, logs = dispatch(carry, x_train)
+            logs = jax.device_get(logs)
+            step += config.steps_per_dispatch
+            steps = np.arange(step - config.steps_per_dispatch + 1, step + 1)
+            history.setdefault("step", []).extend(steps.tolist())
+            for k, v in logs.items():
+                history.setdefault(k, []).extend(np.asarray(v).tolist())
+            bar.update(config.steps_per_dispatch)
+            bar.set_postfix(loss=f"{float(logs['loss'][-1]):.4g}")
+            if not np.all(np.isfinite(logs["loss"])):
+                status = "nonfinite_loss"
+                break
+            if out_dir is not None and config.checkpoint_every and \
+                    step % config.checkpoint_every == 0 and step < config.steps:
+                _save(out_dir, jax.device_get(carry), history)
+            if callback is not None:
+                callback(step, logs)
+        bar.close()
+    finally:
+        wall = time.perf_counter() - t0
+    if out_dir is not None and status == "complete":
+        _save(out_dir, jax.device_get(carry), history)
+    metrics = _metrics_dataset(config, history, status=status, wall=wall,
+                               steps_done=int(carry[3]), steps_this_call=int(carry[3]) - start)
+    if out_dir is not None:
+        _atomic_write(os.path.join(out_dir, METRICS), lambda tmp: metrics.to_netcdf(tmp))
+    dyn, mstate = carry[0], carry[1]
+    encoder, module = eqx.combine(dyn, static)
+    return TrainResult(config, encoder, mstate, module, metrics, data,
+                       counter["traces"] - traces_before)
+
+
+def encode(encoder, state, x, *, dtype="float32", batch_size: int = 512):
+    """Features of standardised inputs ``x`` (n, ...) in inference mode (BatchNorm running
+    statistics), as float32 numpy arrays: ``z``, ``q``, ``p`` (flattened) and ``pooled``."""
+    cdt = as_dtype(dtype)
+    model = eqx.nn.inference_mode(cast_floating(encoder, cdt))
+
+    @eqx.filter_jit
+    def run(m, s, xb):
+        out, _ = apply_encoder(m, s, xb.astype(cdt))
+        return {k: v.reshape(v.shape[0], -1).astype(jnp.float32) for k, v in out.items()
+                if k != "tokens"}
+
+    x = np.asarray(x)
+    parts = []
+    for i in range(0, len(x), batch_size):
+        chunk = x[i:i + batch_size]
+        pad = batch_size - len(chunk) if len(x) > batch_size else 0
+        if pad:  # one compiled shape for every chunk
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
+        out = jax.device_get(run(model, state, jnp.asarray(chunk)))
+        parts.append({k: v[:len(v) - pad] for k, v in out.items()})
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

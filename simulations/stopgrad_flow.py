@@ -1,0 +1,302 @@
+r"""Model B (shared head + stop-gradient) as a sweepable model for :mod:`simulations.sweep`.
+
+One point = one coupling graph, one initial state, one gradient-flow solve of the full Model B
+flow (:func:`minimal_models.stopgrad.vector_field`) on a log-spaced time grid, with the label
+geometry, head-space accuracies, loss and the drift of Q along it.  RECONSTRUCTION of
+arXiv:2604.09979 (spec §3); every free choice of spec §7 is a field.
+
+Defaults: the F5 settings (balanced preset, K = 4, n = 50, d = 8, W(0) = I, clustered init with
+seed_init = 3, seed_A = 0).  ``init_scale`` multiplies X(0) and Y(0) (not W(0)) and so moves
+Q(0) = X^T X/eta_x + Y^T Y/eta_y - W^T W/eta_W; ``Q0`` reports half the smallest eigenvalue of
+Q(0) on the class-mean-difference subspace (for K = 2 exactly the Q0 of the reduction, spec
+§3.7) and ``rho`` the frustrated share of the label links, so the K = 2 prediction
+rho < 1 + 2 eta_W Q0 can be drawn on a sweep.
+
+Grids over sizes are zero-padded: padded samples and labels have zero degree and never move;
+padded dimensions carry W = I on their own block and zero embeddings, which decouple exactly.
+
+Static fields: ``head``, ``train_W``, ``ode_solver``, ``max_steps``, ``save_state``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import ClassVar
+
+import numpy as np
+
+from analysis import collapse
+from minimal_models import coupling
+from minimal_models import stopgrad as model_b
+from minimal_models import validation as check
+from minimal_models.objectives.collapse_models import model_b_loss
+
+from .flow import SOLVERS, solve_flow
+
+__all__ = ["StopGradFlow", "PRESETS", "class_difference_Q0", "frustrated_link_share"]
+
+PRESETS = ("balanced", "unit-sum", "custom")
+
+
+@functools.lru_cache(maxsize=4096)
+def _log_grid(t_min, t_max, n_times):
+    return tuple(np.concatenate([[0.0], np.geomspace(t_min, t_max, n_times - 1)]))
+
+
+def _padded(ts, n):
+    return np.concatenate([ts, np.full(n - len(ts), ts[-1])])
+
+
+def class_difference_Q0(Q, X, classes, n_classes) -> float:
+    """Half the smallest eigenvalue of Q restricted to the span of the class-mean differences
+    of X (K - 1 directions): for K = 2 this is Q0 = e^T Q e / 2 of the reduction (spec §3.7)."""
+    means = np.stack([X[classes == k].mean(axis=0) for k in range(n_classes)])
+    diffs = (means[1:] - means[0]).T  # d x (K - 1)
+    basis, _ = np.linalg.qr(diffs)
+    return 0.5 * float(np.linalg.eigvalsh(basis.T @ Q @ basis)[0])
+
+
+def frustrated_link_share(A, classes) -> float:
+    """rho: mean over labels of the share of a label's link weight coming from frustrated
+    samples (hard K = 2: 2f/(n + f), the rho = m/(n + m) of the reduction)."""
+    frustrated = coupling.partner_labels(A, classes) >= 0
+    h = A.sum(axis=0)
+    return float(np.mean(A[frustrated].sum(axis=0) / h))
+
+
+@dataclasses.dataclass(frozen=True)
+class StopGradFlow:
+    """Model B gradient flow at one parameter point (RECONSTRUCTION, spec §3).
+
+    ``preset``: ``balanced`` (nu = 1/n, eta_x = n, eta_y = eta_W = 1; default), ``unit-sum``
+    (all 1) or ``custom`` (``nu``, ``eta_x``, ``eta_y``, ``eta_W`` as given).  ``alpha``: SG
+    strength (1 exact SG, 0 full gradient).  ``head``: ``cross_shared`` | ``sample_side_only``
+    | ``shared_both_sg_label_branch``.  ``W_init``: ``identity`` | ``orthogonal`` |
+    ``gaussian`` (scale ``s_W``, seed ``seed_W``).  Outputs per time: d_min, spread, head-space
+    accuracies (acc_cons, acc_all, acc_frus), raw-space acc_cons_raw, loss, Q_drift
+    (max |Q(t) - Q(0)|) and time; per point: solver status, Q0, rho and the final state.
+    """
+
+    n_classes: int = 4
+    n_per_class: int = 50
+    frustration: float = 0.1
+    dim: int = 8
+    kind: str = "hard"
+    q: float = 0.5
+    pairing: str = "uniform"
+    seed_A: int = 0
+    seed_init: int = 3
+    init: str = "clustered"
+    sigma: float = 0.3
+    s_y: float = 0.1
+    s_x: float = 1.0
+    init_scale: float = 1.0
+    W_init: str = "identity"
+    s_W: float = 1.0
+    seed_W: int = 0
+    preset: str = "balanced"
+    nu: float = 1.0
+    eta_x: float = 1.0
+    eta_y: float = 1.0
+    eta_W: float = 1.0
+    alpha: float = 1.0
+    head: str = "cross_shared"
+    train_W: bool = True
+    t_min: float = 1e-2
+    t_max: float = 3e4
+    n_times: int = 61
+    ode_solver: str = "dopri8-lean"
+    rtol: float = 1e-10
+    atol: float = 1e-12
+    max_steps: int = 200_000
+    save_state: bool = False
+
+    reconstruction: ClassVar[bool] = True
+    static_fields: ClassVar[tuple[str, ...]] = ("head", "train_W", "ode_solver", "max_steps",
+                                                "save_state")
+
+    def __post_init__(self):
+        check.integer("n_classes", self.n_classes, minimum=2)
+        check.integer("n_per_class", self.n_per_class, minimum=1)
+        check.real("frustration", self.frustration, low=0.0, high=1.0)
+        check.integer("dim", self.dim, minimum=1)
+        check.choice("kind", self.kind, coupling.KINDS)
+        if self.kind == "soft":
+            check.real("q", self.q, low=0.0, high=0.5, low_open=True)
+        check.choice("pairing", self.pairing, coupling.PAIRINGS)
+        for name in ("seed_A", "seed_init", "seed_W"):
+            check.integer(name, getattr(self, name), minimum=0)
+        check.choice("init", self.init, coupling.INITS)
+        for name in ("sigma", "s_y", "s_x", "s_W"):
+            check.real(name, getattr(self, name), low=0.0)
+        check.positive("init_scale", self.init_scale)
+        check.choice("W_init", self.W_init, coupling.HEAD_INITS)
+        check.choice("preset", self.preset, PRESETS)
+        for name in ("nu", "eta_x", "eta_y", "eta_W", "t_min", "t_max", "rtol", "atol"):
+            check.positive(name, getattr(self, name))
+        if self.preset != "custom":  # the preset sets the rates: refuse, never ignore, others
+            for name in ("nu", "eta_x", "eta_y", "eta_W"):
+                if getattr(self, name) != 1.0:
+                    raise ValueError(f"{name}={getattr(self, name)!r} applies only with "
+                                     f"preset='custom' (preset={self.preset!r} sets the rates)")
+        model_b.check_alpha(self.alpha)
+        check.choice("head", self.head, model_b.HEADS)
+        if not isinstance(self.train_W, bool):
+            raise ValueError(f"train_W={self.train_W!r} must be a bool")
+        if self.t_min >= self.t_max:
+            raise ValueError(f"t_min={self.t_min} must be smaller than t_max={self.t_max}")
+        check.integer("n_times", self.n_times, minimum=2)
+        check.choice("ode_solver", self.ode_solver, SOLVERS)
+        check.integer("max_steps", self.max_steps, minimum=1)
+
+    # ------------------------------------------------------------------ host side
+
+    @property
+    def n_samples(self) -> int:
+        return self.n_classes * self.n_per_class
+
+    def times(self) -> np.ndarray:
+        return np.array(_log_grid(self.t_min, self.t_max, self.n_times))
+
+    def rates(self) -> dict:
+        """nu and the rates of the preset (spec §2.8)."""
+        if self.preset == "custom":
+            return {"nu": self.nu, "eta_x": self.eta_x, "eta_y": self.eta_y, "eta_W": self.eta_W}
+        r = coupling.preset(self.preset, self.n_per_class)
+        r["nu"] = 1.0 / self.n_per_class if self.preset == "balanced" else 1.0
+        return r
+
+    def coupling(self) -> np.ndarray:
+        return coupling.coupling_matrix(self.n_classes, self.n_per_class, self.frustration,
+                                        seed=self.seed_A, kind=self.kind, q=self.q,
+                                        pairing=self.pairing)
+
+    def initial_state(self) -> dict:
+        """{"X", "Y", "W"} at t = 0 (embeddings scaled by ``init_scale``)."""
+        Z = coupling.initial_state(self.n_classes, self.n_per_class, self.dim, init=self.init,
+                                   sigma=self.sigma, s_y=self.s_y, s_x=self.s_x,
+                                   seed=self.seed_init)
+        N = self.n_samples
+        W = coupling.head_init(self.dim, init=self.W_init, s_W=self.s_W, seed=self.seed_W)
+        return {"X": self.init_scale * Z[:N], "Y": self.init_scale * Z[N:], "W": W}
+
+    def layout(self, models) -> tuple:
+        grids = {(m.t_min, m.t_max, m.n_times) for m in models}
+        common = _log_grid(*grids.pop()) if len(grids) == 1 else None
+        return (max(m.n_samples for m in models), max(m.n_classes for m in models),
+                max(m.dim for m in models), max(m.n_times for m in models), common)
+
+    def prepare(self, layout) -> dict:
+        N_max, K_max, d_max, n_t, _ = layout
+        N, K, d = self.n_samples, self.n_classes, self.dim
+        A = np.zeros((N_max, K_max))
+        A[:N, :K] = self.coupling()
+        s = self.initial_state()
+        X0, Y0, W0 = np.zeros((N_max, d_max)), np.zeros((K_max, d_max)), np.eye(d_max)
+        X0[:N, :d], Y0[:K, :d], W0[:d, :d] = s["X"], s["Y"], s["W"]
+        classes = np.full(N_max, -1)
+        classes[:N] = coupling.sample_classes(K, self.n_per_class)
+        frustrated = np.zeros(N_max, bool)
+        frustrated[:N] = coupling.partner_labels(A[:N, :K], classes[:N]) >= 0
+        r = self.rates()
+        Q = model_b.invariant_Q(s["X"], s["Y"], s["W"], eta_x=r["eta_x"], eta_y=r["eta_y"],
+                                eta_W=r["eta_W"])
+        return {
+            "A": A, "X0": X0, "Y0": Y0, "W0": W0, "classes": classes, "frustrated": frustrated,
+            "sample_mask": np.arange(N_max) < N, "label_mask": np.arange(K_max) < K,
+            "alpha": np.float64(self.alpha), "nu": np.float64(r["nu"]),
+            "eta_x": np.float64(r["eta_x"]), "eta_y": np.float64(r["eta_y"]),
+            "eta_W": np.float64(r["eta_W"]), "ts": _padded(self.times(), n_t),
+            "t_mask": np.arange(n_t) < self.n_times, "rtol": np.float64(self.rtol),
+            "atol": np.float64(self.atol),
+            "Q0": np.float64(class_difference_Q0(Q, s["X"], classes[:N], K)),
+            "rho": np.float64(frustrated_link_share(A[:N, :K], classes[:N])),
+        }
+
+    def shared_inputs(self, layout) -> dict:
+        return {}
+
+    def outputs(self, layout) -> dict:
+        per_t = ("t",)
+        out = {
+            "d_min": (per_t, "embedding units", "minimum distance between label embeddings"),
+            "spread": (per_t, "embedding units^2", "label spread tr G_c"),
+            "acc_cons": (per_t, "1", "head-space nearest-label accuracy, consistent samples"),
+            "acc_all": (per_t, "1", "head-space nearest-label accuracy, all samples"),
+            "acc_frus": (per_t, "1", "head-space accuracy of frustrated samples vs primary"),
+            "acc_cons_raw": (per_t, "1", "raw-space accuracy (readout x), consistent samples"),
+            "loss": (per_t, "1", "loss L_B"),
+            "Q_drift": (per_t, "embedding units^2", "max |Q(t) - Q(0)|"),
+            "time": (per_t, "time", "output time of each t index (NaN: padding)"),
+            "result": ((), "1", "solver status: 0 = success"),
+            "num_steps": ((), "1", "solver steps"),
+            "Q0": ((), "embedding units^2", "half the smallest eigenvalue of Q(0) on the "
+                                            "class-mean-difference subspace"),
+            "rho": ((), "1", "frustrated share of the label links"),
+            "X_T": (("sample", "component"), "embedding units", "sample embeddings at t_max"),
+            "Y_T": (("label", "component"), "embedding units", "label embeddings at t_max"),
+            "W_T": (("component", "component_in"), "1", "head at t_max"),
+        }
+        if self.save_state:
+            out["X"] = (("t", "sample", "component"), "embedding units", "X(t)")
+            out["Y"] = (("t", "label", "component"), "embedding units", "Y(t)")
+            out["W"] = (("t", "component", "component_in"), "1", "W(t)")
+        return out
+
+    def coords(self, layout) -> dict:
+        common = layout[4]
+        return {"t": np.array(common) if common is not None else np.arange(layout[3])}
+
+    # ------------------------------------------------------------------ one point, pure JAX
+
+    def evaluate(self, inp) -> dict:
+        import jax
+        import jax.numpy as jnp
+
+        head, train_W = self.head, self.train_W
+
+        def field(t, z, a):
+            return model_b.vector_field(a["A"], z, alpha=a["alpha"], eta_x=a["eta_x"],
+                                        eta_y=a["eta_y"], eta_W=a["eta_W"], nu=a["nu"],
+                                        head=head, train_W=train_W)
+
+        z0 = {"X": inp["X0"], "Y": inp["Y0"], "W": inp["W0"]}
+        sol = solve_flow(field, z0, inp["ts"], args=inp, solver=self.ode_solver,
+                         rtol=inp["rtol"], atol=inp["atol"], max_steps=self.max_steps)
+        X, Y, W = sol.zs["X"], sol.zs["Y"], sol.zs["W"]
+        A = inp["A"]
+
+        def acc(R, Yt, head=None):
+            return collapse.nearest_label_accuracy(
+                R, Yt, inp["classes"], inp["frustrated"], head=head,
+                sample_mask=inp["sample_mask"], label_mask=inp["label_mask"])
+
+        head_acc = jax.vmap(lambda x, y, w: acc(x, y, head=w))(X, Y, W)
+        raw_acc = jax.vmap(acc)(X, Y)
+        Q = model_b.invariant_Q(X, Y, W, eta_x=inp["eta_x"], eta_y=inp["eta_y"],
+                                eta_W=inp["eta_W"])
+        failed = sol.result != 0
+        missing = failed | ~inp["t_mask"]
+        per_t = {
+            "d_min": collapse.d_min(Y, inp["label_mask"]),
+            "spread": collapse.label_spread(Y, inp["label_mask"]),
+            "acc_cons": head_acc["acc_cons"], "acc_all": head_acc["acc_all"],
+            "acc_frus": head_acc["acc_frus"], "acc_cons_raw": raw_acc["acc_cons"],
+            "loss": jax.vmap(lambda x, y, w: model_b_loss(x, y, w, A, nu=inp["nu"],
+                                                          head=head))(X, Y, W),
+            "Q_drift": jnp.max(jnp.abs(Q - Q[0]), axis=(-1, -2)),
+        }
+        out = {k: jnp.where(missing, jnp.nan, v) for k, v in per_t.items()}
+        out["time"] = jnp.where(inp["t_mask"], inp["ts"], jnp.nan)
+        n_real = jnp.sum(inp["t_mask"]) - 1
+        out.update(result=jnp.asarray(sol.result, jnp.int32),
+                   num_steps=jnp.asarray(sol.num_steps, jnp.int32), Q0=inp["Q0"], rho=inp["rho"],
+                   X_T=jnp.where(failed, jnp.nan, X[n_real]),
+                   Y_T=jnp.where(failed, jnp.nan, Y[n_real]),
+                   W_T=jnp.where(failed, jnp.nan, W[n_real]))
+        if self.save_state:
+            out.update(X=jnp.where(missing[:, None, None], jnp.nan, X),
+                       Y=jnp.where(missing[:, None, None], jnp.nan, Y),
+                       W=jnp.where(missing[:, None, None], jnp.nan, W))
+        return out

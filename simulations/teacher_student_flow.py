@@ -1,0 +1,161 @@
+r"""Model C (linear teacher-student) as a sweepable model for :mod:`simulations.sweep`.
+
+One point = one teacher task (:func:`minimal_models.teacher_student.make_task`), one student
+and one full-batch gradient flow, with d_min, accuracy against the true class, loss and the
+drift of Q_C along it.  RECONSTRUCTION of arXiv:2604.09979's linear teacher-student check
+(spec §4).  Task sizes (D, K, P, dim) set the shapes and must be equal across a sweep.
+
+Static fields: ``student``, ``ode_solver``, ``max_steps``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from analysis import collapse
+from minimal_models import teacher_student as model_c
+from minimal_models import validation as check
+
+from .flow import SOLVERS, solve_flow
+from .stopgrad_flow import _log_grid, _padded
+
+__all__ = ["TeacherStudentFlow"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TeacherStudentFlow:
+    """Model C at one point (defaults: the spec §4 reference setting, plain student).
+
+    ``student``: ``plain`` (readout x) or ``head`` (readout W x) with SG strength ``alpha``
+    (1: SG head, 0: head without SG).  Outputs per time: d_min, spread, acc_true (vs the true
+    class), acc_label (vs the noisy label), loss, QC_drift, time; per point: solver status.
+    """
+
+    frustration: float = 0.1
+    D: int = 50
+    K: int = 4
+    P: int = 200
+    sigma: float = 0.1
+    seed: int = 0
+    dim: int = 16
+    s_E: float = 1.0
+    s_y: float = 0.1
+    s_W: float = 1.0
+    student: str = "plain"
+    alpha: float = 1.0
+    eta_E: float = 1.0
+    eta_y: float = 1.0
+    eta_W: float = 1.0
+    t_min: float = 1e-2
+    t_max: float = 2000.0
+    n_times: int = 61
+    ode_solver: str = "dopri8-lean"
+    rtol: float = 1e-9
+    atol: float = 1e-11
+    max_steps: int = 200_000
+
+    reconstruction: ClassVar[bool] = True
+    static_fields: ClassVar[tuple[str, ...]] = ("student", "ode_solver", "max_steps")
+
+    def __post_init__(self):
+        check.real("frustration", self.frustration, low=0.0, high=1.0)
+        for name, low in (("D", 1), ("K", 2), ("P", 1), ("dim", 1), ("seed", 0)):
+            check.integer(name, getattr(self, name), minimum=low)
+        for name in ("sigma", "s_E", "s_y", "s_W"):
+            check.real(name, getattr(self, name), low=0.0)
+        model_c.check_student(self.student, self.alpha, self.eta_E, self.eta_y, self.eta_W)
+        for name in ("t_min", "t_max", "rtol", "atol"):
+            check.positive(name, getattr(self, name))
+        if self.t_min >= self.t_max:
+            raise ValueError(f"t_min={self.t_min} must be smaller than t_max={self.t_max}")
+        check.integer("n_times", self.n_times, minimum=2)
+        check.choice("ode_solver", self.ode_solver, SOLVERS)
+        check.integer("max_steps", self.max_steps, minimum=1)
+
+    def task(self) -> dict:
+        return model_c.make_task(self.frustration, D=self.D, K=self.K, P=self.P,
+                                 sigma=self.sigma, seed=self.seed)
+
+    def layout(self, models) -> tuple:
+        shapes = {(m.D, m.K, m.P, m.dim) for m in models}
+        if len(shapes) != 1:
+            raise ValueError("D, K, P and dim cannot be sweep axes of TeacherStudentFlow "
+                             "(they set the shapes)")
+        grids = {(m.t_min, m.t_max, m.n_times) for m in models}
+        common = _log_grid(*grids.pop()) if len(grids) == 1 else None
+        return shapes.pop() + (max(m.n_times for m in models), common)
+
+    def prepare(self, layout) -> dict:
+        n_t = layout[4]
+        task = self.task()
+        s = model_c.initial_student(task, self.dim, s_E=self.s_E, s_y=self.s_y, s_W=self.s_W)
+        return {"inputs": task["inputs"], "onehot": model_c.one_hot_labels(task["labels"],
+                                                                           self.K),
+                "classes": task["classes"], "labels": task["labels"],
+                "E0": s["E"], "Y0": s["Y"], "W0": s["W"], "alpha": np.float64(self.alpha),
+                "eta_E": np.float64(self.eta_E), "eta_y": np.float64(self.eta_y),
+                "eta_W": np.float64(self.eta_W),
+                "ts": _padded(np.array(_log_grid(self.t_min, self.t_max, self.n_times)), n_t),
+                "t_mask": np.arange(n_t) < self.n_times, "rtol": np.float64(self.rtol),
+                "atol": np.float64(self.atol)}
+
+    def shared_inputs(self, layout) -> dict:
+        return {}
+
+    def outputs(self, layout) -> dict:
+        per_t = ("t",)
+        return {
+            "d_min": (per_t, "embedding units", "minimum distance between label embeddings"),
+            "spread": (per_t, "embedding units^2", "label spread tr G_c"),
+            "acc_true": (per_t, "1", "nearest-label accuracy against the true class"),
+            "acc_label": (per_t, "1", "nearest-label accuracy against the (noisy) label"),
+            "loss": (per_t, "1", "student loss"),
+            "QC_drift": (per_t, "1", "max |Q_C(t) - Q_C(0)|"),
+            "time": (per_t, "time", "output time of each t index (NaN: padding)"),
+            "result": ((), "1", "solver status: 0 = success"),
+            "num_steps": ((), "1", "solver steps"),
+        }
+
+    def coords(self, layout) -> dict:
+        common = layout[5]
+        return {"t": np.array(common) if common is not None else np.arange(layout[4])}
+
+    def evaluate(self, inp) -> dict:
+        import jax
+        import jax.numpy as jnp
+
+        student = self.student
+
+        def field(t, z, a):
+            return model_c.vector_field(a["inputs"], a["onehot"], z, student=student,
+                                        alpha=a["alpha"], eta_E=a["eta_E"], eta_y=a["eta_y"],
+                                        eta_W=a["eta_W"])
+
+        z0 = {"E": inp["E0"], "Y": inp["Y0"], "W": inp["W0"]}
+        sol = solve_flow(field, z0, inp["ts"], args=inp, solver=self.ode_solver,
+                         rtol=inp["rtol"], atol=inp["atol"], max_steps=self.max_steps)
+        zs = sol.zs
+        none = jnp.zeros(inp["classes"].shape, bool)
+
+        def metrics(E, Y, W):
+            s = {"E": E, "Y": Y, "W": W}
+            R = model_c.readout(inp["inputs"], s, student=student)
+            true = collapse.nearest_label_accuracy(R, Y, inp["classes"], none)["acc_all"]
+            noisy = collapse.nearest_label_accuracy(R, Y, inp["labels"], none)["acc_all"]
+            return true, noisy, model_c.loss(inp["inputs"], inp["onehot"], s, student=student)
+
+        acc_true, acc_label, loss = jax.vmap(metrics)(zs["E"], zs["Y"], zs["W"])
+        QC = model_c.invariant_QC(zs["E"], zs["Y"], zs["W"], eta_E=inp["eta_E"],
+                                  eta_y=inp["eta_y"], eta_W=inp["eta_W"])
+        missing = (sol.result != 0) | ~inp["t_mask"]
+        per_t = {"d_min": collapse.d_min(zs["Y"]), "spread": collapse.label_spread(zs["Y"]),
+                 "acc_true": acc_true, "acc_label": acc_label, "loss": loss,
+                 "QC_drift": jnp.max(jnp.abs(QC - QC[0]), axis=(-1, -2))}
+        out = {k: jnp.where(missing, jnp.nan, v) for k, v in per_t.items()}
+        out.update(time=jnp.where(inp["t_mask"], inp["ts"], jnp.nan),
+                   result=jnp.asarray(sol.result, jnp.int32),
+                   num_steps=jnp.asarray(sol.num_steps, jnp.int32))
+        return out

@@ -1,0 +1,97 @@
+"""Models B and C through the sweep engine (RECONSTRUCTION, spec §3-§4): the engine's solve
+equals the SciPy reference, padded grids equal single runs, the exact closure equals the
+class-averaged full model, and bad input is refused before anything is written."""
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+from analysis import d_min
+from minimal_models import stopgrad as B
+from paper_repro.cli import main
+from simulations.meanfield_flow import MeanFieldFlow
+from simulations.stopgrad_flow import StopGradFlow
+from simulations.sweep import SweepSpec, run_sweep
+from simulations.teacher_student_flow import TeacherStudentFlow
+
+SMALL = StopGradFlow(n_classes=3, n_per_class=4, dim=3, frustration=0.25, t_min=1e-2,
+                     t_max=5.0, n_times=9, rtol=1e-11, atol=1e-13)
+
+
+def test_engine_equals_scipy_reference():
+    spec = SweepSpec("b", SMALL, axes=[("alpha", (1.0, 0.3))], chunk_size=2)
+    ds = run_sweep(spec, progress=False)
+    assert int((ds["result"] != 0).sum()) == 0
+    for alpha in (1.0, 0.3):
+        point = dataclasses.replace(SMALL, alpha=alpha)
+        s, r = point.initial_state(), point.rates()
+        ref = B.simulate(point.coupling(), s["X"], s["Y"], s["W"], point.times(), alpha=alpha,
+                         **r, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ds["d_min"].sel(alpha=alpha), np.asarray(d_min(ref["Y"])),
+                                   rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(ds["W_T"].sel(alpha=alpha), ref["W"][-1], atol=1e-8)
+    assert float(ds["Q_drift"].sel(alpha=1.0).max()) < 1e-9  # SG conserves Q
+    assert float(ds["Q_drift"].sel(alpha=0.3).max()) > 1e-3  # partial SG does not
+    assert ds.attrs["reconstruction"] == 1
+
+
+def test_padded_grid_over_classes_equals_single_runs():
+    spec = SweepSpec("pad", SMALL, axes=[("n_classes", (2, 3))], chunk_size=2)
+    ds = run_sweep(spec, progress=False)
+    for K in (2, 3):
+        single = run_sweep(SweepSpec("one", dataclasses.replace(SMALL, n_classes=K),
+                                     axes=[("seed_A", (0,))]), progress=False)
+        np.testing.assert_allclose(ds["d_min"].sel(n_classes=K),
+                                   single["d_min"].isel(seed_A=0), rtol=1e-9)
+        np.testing.assert_allclose(ds["acc_cons"].sel(n_classes=K),
+                                   single["acc_cons"].isel(seed_A=0), rtol=0, atol=1e-12)
+
+
+def test_exact_closure_sweep_equals_full_model():
+    kw = dict(n_classes=3, n_per_class=4, dim=3, frustration=0.25, t_min=1e-2, t_max=5.0,
+              n_times=9, rtol=1e-11, atol=1e-13)
+    axes = [("alpha", (1.0, 0.0))]
+    full = run_sweep(SweepSpec("f", StopGradFlow(**kw), axes=axes), progress=False)
+    mf = run_sweep(SweepSpec("m", MeanFieldFlow(mode="exact", **kw), axes=axes), progress=False)
+    np.testing.assert_allclose(mf["d_min"], full["d_min"], atol=1e-8)
+    np.testing.assert_allclose(mf["W_T"], full["W_T"], atol=1e-8)
+    large = run_sweep(SweepSpec("l", MeanFieldFlow(mode="large_N", **kw), axes=axes),
+                      progress=False)
+    assert float(np.abs(large["d_min"] - full["d_min"]).max()) > 1e-4  # a different closure
+
+
+def test_teacher_student_sweep_conserves_qc_with_sg_only():
+    model = TeacherStudentFlow(D=8, K=3, P=24, dim=4, t_max=20.0, n_times=6)
+    ds = run_sweep(SweepSpec("c", model, axes=[("student", ("plain", "head")),
+                                               ("alpha", (1.0, 0.0))]), progress=False)
+    assert int((ds["result"] != 0).sum()) == 0
+    assert float(ds["QC_drift"].sel(student="head", alpha=1.0).max()) < 1e-9
+    assert float(ds["QC_drift"].sel(student="plain", alpha=1.0).max()) > 1e-3
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: StopGradFlow(alpha=1.5), r"alpha=1.5 is outside the allowed range \[0.0, 1.0\]"),
+    (lambda: StopGradFlow(alpha=-0.1), r"alpha=-0.1"),
+    (lambda: StopGradFlow(eta_W=0.0), r"eta_W=0.0"),
+    (lambda: StopGradFlow(head="mirror"), r"head='mirror'"),
+    (lambda: StopGradFlow(W_init="ones"), r"W_init='ones'"),
+    (lambda: StopGradFlow(init_scale=-1.0), r"init_scale=-1.0"),
+    (lambda: MeanFieldFlow(mode="tiny"), r"mode='tiny'"),
+    (lambda: MeanFieldFlow(alpha=2.0), r"alpha=2.0"),
+    (lambda: TeacherStudentFlow(student="deep"), r"student='deep'"),
+    (lambda: TeacherStudentFlow(eta_E=-1.0), r"eta_E=-1.0"),
+    (lambda: TeacherStudentFlow(frustration=1.2), r"frustration=1.2"),
+])
+def test_bad_model_parameters(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_cli_refuses_bad_alpha_before_writing(tmp_path, capsys):
+    store = str(tmp_path / "pd.zarr")
+    code = main(["sweep", "modelB_phase", "--quick", "--out", store, "--set", "alpha=0,1.5"])
+    assert code != 0
+    assert "alpha=1.5" in capsys.readouterr().err
+    assert not os.path.exists(store) and not os.listdir(tmp_path)
