@@ -84,9 +84,12 @@ start = time.perf_counter()
 sys.path.insert(0, {root!r})
 from benchmarks.sweep_vs_scipy import build_spec
 from simulations import run_sweep
-ds = run_sweep(build_spec({points}, {chunk}, {solver!r}), progress=False)
+spec = build_spec({points}, {chunk}, {solver!r})
+sweep_start = time.perf_counter()
+ds = run_sweep(spec, progress=False)
 assert int((ds["result"] != 0).sum()) == 0
-print(time.perf_counter() - start)
+end = time.perf_counter()
+print(end - start, end - sweep_start)
 """
 
 
@@ -104,7 +107,7 @@ def _time_fresh_processes(points, chunk, solver, runs=2):
         for _ in range(runs):
             out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                                  text=True, check=True)
-            times.append(float(out.stdout.split()[-1]))
+            times.append(tuple(float(x) for x in out.stdout.split()[-2:]))
     return times
 
 
@@ -186,7 +189,7 @@ def main() -> None:
         exact_dev = max(exact_dev, float(np.max(np.abs(Z - ds_cf["Z"].sel(point).values))))
     t_scipy = time.perf_counter() - start
 
-    print(f"sweep engine (diffrax, jit+vmap, incl. compile): {t_sweep_cold:8.2f} s")
+    print(f"sweep engine (jit+vmap, incl. trace and compile): {t_sweep_cold:8.2f} s")
     print(f"sweep engine (warm jit cache, median of {len(warm)}):      {t_sweep_warm:8.2f} s  "
           f"(runs: {', '.join(f'{w:.2f}' for w in warm)})")
     print(f"sweep engine closed form (incl. compile):        {t_closed:8.2f} s")
@@ -197,10 +200,10 @@ def main() -> None:
           f"closed-form ratio {t_scipy / t_closed:.1f}")
     per_point = t_scipy / spec.n_points
     if fresh is not None:
-        print(f"fresh process, empty compile cache (end to end, imports included): "
-              f"{fresh[0]:.2f} s; ratio {t_scipy / fresh[0]:.1f}")
-        print(f"fresh process, warm compile cache (end to end, imports included):  "
-              f"{fresh[1]:.2f} s; ratio {t_scipy / fresh[1]:.1f}")
+        for label, (total, sweep) in zip(("empty", "warm"), fresh):
+            print(f"fresh process, {label} compile cache: end to end (imports included) "
+                  f"{total:.2f} s, ratio {t_scipy / total:.1f}; run_sweep alone {sweep:.2f} s, "
+                  f"ratio {t_scipy / sweep:.1f}")
     if scale is not None:
         n, t_one, t_two = scale
         print(f"{n} points: 1 process {t_one:.2f} s, 2 dask workers {t_two:.2f} s (warm, median "

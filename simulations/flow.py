@@ -85,7 +85,6 @@ def solve_flow(
     across processes; ``result`` 1 = max_steps reached, 2 = non-finite state; ``dt0`` and
     ``restart_at_outputs`` do not apply).
     """
-    import diffrax
     import jax
     import jax.numpy as jnp
 
@@ -105,6 +104,7 @@ def solve_flow(
                                          tableau=LEAN_SOLVERS[solver], rtol=rtol, atol=atol,
                                          max_steps=max_steps)
         return FlowSolution(ts=ts, zs=zs, result=result, num_steps=num_steps)
+    import diffrax
     term, stepper = diffrax.ODETerm(vector_field), _diffrax_solver(solver)
     controller = diffrax.PIDController(rtol=rtol, atol=atol)
     if not restart_at_outputs:

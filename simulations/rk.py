@@ -7,7 +7,11 @@ module integrates one explicit embedded tableau (diffrax's Dormand--Prince 8(7) 
 coefficients, read from diffrax so the numbers have one source) in a single
 ``lax.while_loop``:
 
-- the stages run in a ``lax.fori_loop`` (one trace of the vector field, not one per stage);
+- the stages are unrolled and combined over the tableau's nonzero coefficients only (for
+  Dopri8 about a third of the dense s x s products), with the vector field traced once (an
+  inner ``jit``): on the Model A benchmark this runs 4x faster than diffrax's Dopri8 and
+  traces 5x faster (a ``fori_loop`` over stages traced a little faster still but ran 6x
+  slower, since it multiplies the dense tableau);
 - steps are shortened to land exactly on every output time, so each saved state is a step end
   point (no interpolant error) and output times may repeat;
 - the step size follows the standard integral controller ``h_new = h * 0.9 * err^(-1/p)``
@@ -32,12 +36,6 @@ __all__ = ["TABLEAUS", "solve_rk"]
 
 TABLEAUS = ("dop853", "dopri5")  # diffrax's Dopri8 and Dopri5 coefficients
 MAX_STEPS_REACHED, NONFINITE = 1, 2  # status codes (0 = success)
-# Stage loop or unrolled stages: the loop traces and compiles fastest, but combines the stages
-# as dense (s x s) products; unrolled, only the tableau's nonzero coefficients are multiplied
-# (~3x fewer flops for Dopri8), which wins once the state is large (Model B: thousands of
-# entries) and costs ~2x the compile time.  States of more than this many entries unroll.
-UNROLL_ABOVE = 256
-
 
 @functools.lru_cache(maxsize=None)
 def _tableau(name):
@@ -71,15 +69,14 @@ def solve_rk(vector_field, z0, ts, *, args=None, tableau: str = "dop853", rtol=1
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    A, c, b, e, order = _tableau(tableau)
-    A, c, b, e = (jnp.asarray(x) for x in (A, c, b, e))
+    A, c, b, e, order = _tableau(tableau)  # numpy: the zeros are known when tracing
     y0, unravel = ravel_pytree(z0)
     dtype = y0.dtype
     ts = jnp.asarray(ts, dtype)
     rtol, atol = jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype)
-    n_stages, n_out = A.shape[0], ts.shape[0]
+    n_stages, n_out = len(c), ts.shape[0]
 
-    @jax.jit  # traced once for its three call sites (two for the first step, one per stage)
+    @jax.jit  # traced once for all its call sites (two for the first step, one per stage)
     def f(t, y):
         return ravel_pytree(vector_field(t, unravel(y), args))[0]
 
@@ -89,27 +86,16 @@ def solve_rk(vector_field, z0, ts, *, args=None, tableau: str = "dop853", rtol=1
     def rms(x):
         return jnp.sqrt(jnp.mean(x * x))
 
-    A_np, c_np, b_np, e_np, _ = _tableau(tableau)
-
     def combine(weights, ks):  # sum_j w_j k_j over the nonzero weights only
         terms = [float(w) * k for w, k in zip(weights, ks) if w != 0.0]
         return sum(terms[1:], terms[0]) if terms else jnp.zeros_like(y0)
 
-    def step_unrolled(t, y, h):
+    def step(t, y, h):
         ks = []
         for i in range(n_stages):
-            yi = y if i == 0 else y + h * combine(A_np[i, :i], ks)
-            ks.append(f(t + float(c_np[i]) * h, yi))
-        return y + h * combine(b_np, ks), h * combine(e_np, ks)
-
-    def step_loop(t, y, h):
-        def stage(i, k):  # row i of A is zero from column i on: only earlier stages count
-            return k.at[i].set(f(t + c[i] * h, y + h * (A[i] @ k)))
-
-        k = jax.lax.fori_loop(0, n_stages, stage, jnp.zeros((n_stages, y.size), dtype))
-        return y + h * (b @ k), h * (e @ k)
-
-    step = step_unrolled if y0.size > UNROLL_ABOVE else step_loop
+            yi = y if i == 0 else y + h * combine(A[i, :i], ks)
+            ks.append(f(t + float(c[i]) * h, yi))
+        return y + h * combine(b, ks), h * combine(e, ks)
 
     # initial step: Hairer-Norsett-Wanner II.4
     f0 = f(ts[0] * 0, y0)

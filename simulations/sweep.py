@@ -420,7 +420,11 @@ def _no_host_callbacks():
 
 
 class _ChunkFunction:
-    """jit(vmap(evaluate)) for one group: per-point inputs batched, shared inputs passed once."""
+    """jit(vmap(evaluate)) for one group: per-point inputs batched, shared inputs passed once.
+
+    Traced once per input signature (the output shapes come from that same trace) and compiled
+    ahead of time from it: a sweep's first chunk pays one trace, one compile (or a load from
+    the persistent cache), nothing more."""
 
     def __init__(self, view):
         import jax
@@ -429,16 +433,31 @@ class _ChunkFunction:
             return view.evaluate({**inputs, **shared})
 
         self._fn = jax.jit(jax.vmap(one_point, in_axes=(0, None)))
+        self._traced: dict = {}
+        self._compiled: dict = {}
 
-    def __call__(self, inputs, shared):
-        with _no_host_callbacks():
-            return self._fn(inputs, shared)
-
-    def eval_shape(self, inputs, shared):
+    @staticmethod
+    def _signature(inputs, shared):
         import jax
 
-        with _no_host_callbacks():
-            return jax.eval_shape(self._fn, inputs, shared)
+        return jax.tree_util.tree_structure((inputs, shared)), tuple(
+            (np.shape(x), np.asarray(x).dtype.str) for x in jax.tree_util.tree_leaves((inputs, shared)))
+
+    def _trace(self, inputs, shared):
+        sig = self._signature(inputs, shared)
+        if sig not in self._traced:
+            with _no_host_callbacks():
+                self._traced[sig] = self._fn.trace(inputs, shared)
+        return sig, self._traced[sig]
+
+    def eval_shape(self, inputs, shared):
+        return self._trace(inputs, shared)[1].out_info
+
+    def __call__(self, inputs, shared):
+        sig, traced = self._trace(inputs, shared)
+        if sig not in self._compiled:
+            self._compiled[sig] = traced.lower().compile()
+        return self._compiled[sig](inputs, shared)
 
 
 @functools.lru_cache(maxsize=64)
