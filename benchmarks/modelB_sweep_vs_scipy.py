@@ -8,7 +8,7 @@ stop-gradient alpha) at the F5 settings (balanced preset, K = 4, n = 50, d = 8, 
 clustered init seed 3) on a frustration x alpha grid of ``--points`` points (>= 200), horizon
 ``--t-max`` (>= 300), the same rtol/atol and the same output grid.  The engine runs one
 jit(vmap) per chunk (``simulations.stopgrad_flow.StopGradFlow``); the baseline calls
-``scipy.integrate.solve_ivp(DOP853)`` point by point (``minimal_models.stopgrad.simulate``,
+``scipy.integrate.solve_ivp(DOP853)`` point by point (``simulations.stopgrad_flow.simulate``,
 restarting at every output time so each saved state is a step end point).  The SciPy loop is
 timed on ``--scipy-points`` points spread over the grid and scaled linearly (its cost per point
 does not depend on the grid); the max deviation of d_min between the two is reported on those
@@ -60,7 +60,7 @@ def main(argv=None) -> float:
     import dataclasses
 
     from analysis import d_min
-    from minimal_models import stopgrad as model_b
+    from simulations import stopgrad_flow
     from simulations.sweep import run_sweep
 
     spec = build_spec(args.points, args.t_max, args.solver, args.chunk_size)
@@ -87,7 +87,7 @@ def main(argv=None) -> float:
     for i in pick:
         point = dataclasses.replace(spec.model, **points[i])
         s = point.initial_state()
-        ref = model_b.simulate(point.coupling(), s["X"], s["Y"], s["W"], point.times(),
+        ref = stopgrad_flow.simulate(point.coupling(), s["X"], s["Y"], s["W"], point.times(),
                                alpha=point.alpha, rtol=point.rtol, atol=point.atol,
                                **point.rates())
         ours = ds["d_min"].sel(frustration=points[i]["frustration"],

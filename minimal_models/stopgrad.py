@@ -40,14 +40,14 @@ require_x64()
 __all__ = [
     "HEADS",
     "check_alpha",
+    "check_rates",
     "validate_state",
     "pack",
     "unpack",
     "loss",
     "vector_field",
     "packed_vector_field",
-    "simulate",
-    "invariant_Q",
+        "invariant_Q",
     "order_parameters",
     "label_walk",
     "predicted_head_moduli",
@@ -71,7 +71,8 @@ def check_alpha(alpha) -> float:
     return check.real("alpha", alpha, low=0.0, high=1.0)
 
 
-def _rates(eta_x, eta_y, eta_W, nu):
+def check_rates(eta_x, eta_y, eta_W, nu):
+    """The four positive rates (ValueError naming the one that is not)."""
     return (check.positive("eta_x", eta_x), check.positive("eta_y", eta_y),
             check.positive("eta_W", eta_W), check.positive("nu", nu))
 
@@ -172,26 +173,6 @@ def packed_vector_field(A, Z, **kwargs):
     N, K = A.shape
     v = vector_field(A, unpack(Z, N, K), **kwargs)
     return pack(v["X"], v["Y"], v["W"])
-
-
-def simulate(A, X0, Y0, W0, ts, *, alpha=1.0, eta_x=1.0, eta_y=1.0, eta_W=1.0, nu=1.0,
-             head="cross_shared", train_W=True, method="DOP853", rtol=1e-10, atol=1e-12):
-    """Reference solve of the Model B flow with SciPy (:func:`simulations.flow.solve_flow_scipy`),
-    validated inputs; returns a dict of trajectories ``X`` (T, N, d), ``Y`` (T, K, d),
-    ``W`` (T, d, d) plus ``ts`` and ``result`` (0 on success)."""
-    from simulations.flow import solve_flow_scipy
-
-    A, X0, Y0, W0 = validate_state(A, X0, Y0, W0)
-    alpha = check_alpha(alpha)
-    eta_x, eta_y, eta_W, nu = _rates(eta_x, eta_y, eta_W, nu)
-    check.choice("head", head, HEADS)
-    kw = dict(alpha=alpha, eta_x=eta_x, eta_y=eta_y, eta_W=eta_W, nu=nu, head=head,
-              train_W=train_W)
-    sol = solve_flow_scipy(lambda t, z, a: packed_vector_field(A, z, **kw), pack(X0, Y0, W0),
-                           ts, method=method, rtol=rtol, atol=atol)
-    out = unpack(np.asarray(sol.zs), *A.shape)
-    out.update(ts=np.asarray(sol.ts), result=sol.result)
-    return out
 
 
 # --------------------------------------------------------------------------- invariants

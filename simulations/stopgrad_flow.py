@@ -32,9 +32,9 @@ from minimal_models import stopgrad as model_b
 from minimal_models import validation as check
 from minimal_models.objectives.collapse_models import model_b_loss
 
-from .flow import SOLVERS, solve_flow
+from .flow import SOLVERS, solve_flow, solve_flow_scipy
 
-__all__ = ["StopGradFlow", "PRESETS", "class_difference_Q0", "frustrated_link_share"]
+__all__ = ["StopGradFlow", "PRESETS", "class_difference_Q0", "frustrated_link_share", "simulate"]
 
 PRESETS = ("balanced", "unit-sum", "custom")
 
@@ -300,3 +300,22 @@ class StopGradFlow:
                        Y=jnp.where(missing[:, None, None], jnp.nan, Y),
                        W=jnp.where(missing[:, None, None], jnp.nan, W))
         return out
+
+
+def simulate(A, X0, Y0, W0, ts, *, alpha=1.0, eta_x=1.0, eta_y=1.0, eta_W=1.0, nu=1.0,
+             head="cross_shared", train_W=True, method="DOP853", rtol=1e-10, atol=1e-12):
+    """Reference solve of one Model B flow (:mod:`minimal_models.stopgrad`, RECONSTRUCTION)
+    with SciPy (:func:`simulations.flow.solve_flow_scipy`), inputs validated; returns a dict
+    of trajectories ``X`` (T, N, d), ``Y`` (T, K, d), ``W`` (T, d, d), ``ts`` and ``result``
+    (0 on success)."""
+    A, X0, Y0, W0 = model_b.validate_state(A, X0, Y0, W0)
+    alpha = model_b.check_alpha(alpha)
+    eta_x, eta_y, eta_W, nu = model_b.check_rates(eta_x, eta_y, eta_W, nu)
+    check.choice("head", head, model_b.HEADS)
+    kw = dict(alpha=alpha, eta_x=eta_x, eta_y=eta_y, eta_W=eta_W, nu=nu, head=head,
+              train_W=train_W)
+    sol = solve_flow_scipy(lambda t, z, a: model_b.packed_vector_field(A, z, **kw),
+                           model_b.pack(X0, Y0, W0), ts, method=method, rtol=rtol, atol=atol)
+    out = model_b.unpack(np.asarray(sol.zs), *A.shape)
+    out.update(ts=np.asarray(sol.ts), result=sol.result)
+    return out

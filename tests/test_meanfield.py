@@ -7,6 +7,7 @@ import pytest
 from minimal_models import coupling
 from minimal_models import meanfield as MF
 from minimal_models import stopgrad as B
+from simulations import stopgrad_flow as sgf
 
 TS = np.array([0.0, 0.3, 1.0, 3.0, 10.0])
 
@@ -33,7 +34,7 @@ def test_exact_closure_equals_type_averaged_simulation(alpha, kind):
     d = X0.shape[1]
     W0 = np.eye(d) + 0.2 * np.random.default_rng(4).standard_normal((d, d))
     rates = dict(eta_x=1.3, eta_y=0.8, eta_W=1.1, nu=0.5)
-    sim = B.simulate(A, X0, Y0, W0, TS, alpha=alpha, rtol=1e-11, atol=1e-13, **rates)
+    sim = sgf.simulate(A, X0, Y0, W0, TS, alpha=alpha, rtol=1e-11, atol=1e-13, **rates)
     st, s0 = MF.empirical_init(X0, A, classes, partner)
     assert st.counts.sum() == len(X0) and np.all(st.counts >= 1)
     s0.update(Y=Y0, W=W0)
@@ -94,7 +95,7 @@ def test_large_n_closure_error_shrinks_with_n():
             X0 = mu[classes] + 0.3 * rng.standard_normal((K * n, d))
             Y0 = 0.1 * rng.standard_normal((K, d))
             rates = dict(eta_x=float(n), eta_y=1.0, eta_W=1.0, nu=1.0 / n)  # balanced preset
-            sim = B.simulate(A, X0, Y0, np.eye(d), ts, **rates)
+            sim = sgf.simulate(A, X0, Y0, np.eye(d), ts, **rates)
             st, s0 = MF.population_init(mu, 0.3, MF.type_proportions(A, classes, partner),
                                         n_samples=K * n)
             s0.update(Y=Y0, W=np.eye(d))

@@ -10,6 +10,7 @@ import pytest
 
 from analysis import d_min
 from minimal_models import stopgrad as B
+from simulations import stopgrad_flow as sgf
 from paper_repro.cli import main
 from simulations.meanfield_flow import MeanFieldFlow
 from simulations.stopgrad_flow import StopGradFlow
@@ -27,7 +28,7 @@ def test_engine_equals_scipy_reference():
     for alpha in (1.0, 0.3):
         point = dataclasses.replace(SMALL, alpha=alpha)
         s, r = point.initial_state(), point.rates()
-        ref = B.simulate(point.coupling(), s["X"], s["Y"], s["W"], point.times(), alpha=alpha,
+        ref = sgf.simulate(point.coupling(), s["X"], s["Y"], s["W"], point.times(), alpha=alpha,
                          **r, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(ds["d_min"].sel(alpha=alpha), np.asarray(d_min(ref["Y"])),
                                    rtol=1e-8, atol=1e-10)

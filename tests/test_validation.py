@@ -7,6 +7,7 @@ from minimal_models import coupling
 from minimal_models import frustration as F
 from minimal_models import meanfield as MF
 from minimal_models import stopgrad as B
+from simulations import stopgrad_flow as sgf
 from minimal_models import teacher_student as TS
 from simulations import FrustrationFlow, solve_flow_scipy
 
@@ -51,16 +52,16 @@ _X, _Y, _W = np.ones((3, 2)), np.ones((2, 2)), np.eye(2)
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: B.simulate(_A, _X, _Y, _W, [0, 1], alpha=1.5), r"alpha=1.5 is outside the allowed range \[0.0, 1.0\]"),
-    (lambda: B.simulate(_A, _X, _Y, _W, [0, 1], alpha=-0.2), r"alpha=-0.2"),
-    (lambda: B.simulate(_A, _X, _Y, _W, [0, 1], eta_W=0.0), r"eta_W=0.0"),
-    (lambda: B.simulate(_A, _X, _Y, _W, [0, 1], eta_x=-1.0), r"eta_x=-1.0"),
-    (lambda: B.simulate(_A, _X, _Y, _W, [0, 1], nu=0.0), r"nu=0.0"),
-    (lambda: B.simulate(_A, _X, _Y, np.full((2, 2), np.nan), [0, 1]), r"W contains NaN"),
-    (lambda: B.simulate(_A, _X, _Y, np.eye(3), [0, 1]), r"W must have shape \(2, 2\)"),
-    (lambda: B.simulate(_A, np.ones((4, 2)), _Y, _W, [0, 1]), r"X must have shape \(N, d\)"),
-    (lambda: B.simulate(_A, _X, np.ones((3, 2)), _W, [0, 1]), r"Y must have shape \(2, 2\)"),
-    (lambda: B.simulate(_A, _X, _Y, _W, [0, 1], head="mirror"), r"head='mirror'"),
+    (lambda: sgf.simulate(_A, _X, _Y, _W, [0, 1], alpha=1.5), r"alpha=1.5 is outside the allowed range \[0.0, 1.0\]"),
+    (lambda: sgf.simulate(_A, _X, _Y, _W, [0, 1], alpha=-0.2), r"alpha=-0.2"),
+    (lambda: sgf.simulate(_A, _X, _Y, _W, [0, 1], eta_W=0.0), r"eta_W=0.0"),
+    (lambda: sgf.simulate(_A, _X, _Y, _W, [0, 1], eta_x=-1.0), r"eta_x=-1.0"),
+    (lambda: sgf.simulate(_A, _X, _Y, _W, [0, 1], nu=0.0), r"nu=0.0"),
+    (lambda: sgf.simulate(_A, _X, _Y, np.full((2, 2), np.nan), [0, 1]), r"W contains NaN"),
+    (lambda: sgf.simulate(_A, _X, _Y, np.eye(3), [0, 1]), r"W must have shape \(2, 2\)"),
+    (lambda: sgf.simulate(_A, np.ones((4, 2)), _Y, _W, [0, 1]), r"X must have shape \(N, d\)"),
+    (lambda: sgf.simulate(_A, _X, np.ones((3, 2)), _W, [0, 1]), r"Y must have shape \(2, 2\)"),
+    (lambda: sgf.simulate(_A, _X, _Y, _W, [0, 1], head="mirror"), r"head='mirror'"),
     (lambda: B.fixed_point_conditions(_A, _X, _Y, np.zeros((2, 2))), r"W must be invertible"),
     (lambda: B.invariant_Q(_X, _Y, _W, eta_y=0.0), r"eta_y=0.0"),
     (lambda: B.two_class_fixed_point(0, 0.1, 0.5), r"n=0"),
