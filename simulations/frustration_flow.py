@@ -31,21 +31,12 @@ from minimal_models import coupling
 from minimal_models import frustration as model_a
 
 from .flow import SOLVERS, solve_flow
+from .time_grid import log_grid, padded
 
 __all__ = ["FrustrationFlow"]
 
 
 # Host-side helpers shared by many points of a grid (every seed of one (K, n, p)): cached.
-@functools.lru_cache(maxsize=4096)
-def _log_grid(t_min, t_max, n_times):
-    return tuple(np.concatenate([[0.0], np.geomspace(t_min, t_max, n_times - 1)]))
-
-
-def _padded(ts, n):
-    """The grid with its last time repeated up to length n (a shape shared by the sweep)."""
-    return np.concatenate([ts, np.full(n - len(ts), ts[-1])])
-
-
 @functools.lru_cache(maxsize=4096)
 def _predicted_slow_rate(kind, K, n, p, q, eta_x, eta_y, nu):
     rates = dict(eta_x=eta_x, eta_y=eta_y, nu=nu)
@@ -133,12 +124,12 @@ class FrustrationFlow:
 
     def times(self) -> np.ndarray:
         """Output grid: t = 0 followed by n_times - 1 log-spaced times in [t_min, t_max]."""
-        return np.array(_log_grid(self.t_min, self.t_max, self.n_times))
+        return np.array(log_grid(self.t_min, self.t_max, self.n_times))
 
     def layout(self, models) -> tuple:
         """(N_max, K_max, d_max, n_times_max, common time grid or None)."""
         grids = {(m.t_min, m.t_max, m.n_times) for m in models}
-        common = _log_grid(*grids.pop()) if len(grids) == 1 else None
+        common = log_grid(*grids.pop()) if len(grids) == 1 else None
         return (max(m.n_samples for m in models), max(m.n_classes for m in models),
                 max(m.dim for m in models), max(m.n_times for m in models), common)
 
@@ -175,7 +166,7 @@ class FrustrationFlow:
             "A": A, "Z0": Z0, "classes": classes, "frustrated": frustrated,
             "sample_mask": np.arange(N_max) < N, "label_mask": np.arange(K_max) < K,
             "eta_x": np.float64(self.eta_x), "eta_y": np.float64(self.eta_y),
-            "nu": np.float64(self.nu()), "ts": _padded(self.times(), n_t),
+            "nu": np.float64(self.nu()), "ts": padded(self.times(), n_t),
             "t_mask": np.arange(n_t) < self.n_times,
             "rtol": np.float64(self.rtol), "atol": np.float64(self.atol),
             "n_pad_zeros": np.int64((N_max - N) + (K_max - K)), "n_labels": np.int64(K),

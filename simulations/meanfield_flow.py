@@ -28,7 +28,8 @@ from minimal_models import stopgrad as model_b
 from minimal_models import validation as check
 
 from .flow import solve_flow
-from .stopgrad_flow import PRESETS, StopGradFlow, _log_grid, _padded
+from .stopgrad_flow import PRESETS, StopGradFlow
+from .time_grid import log_grid, padded
 
 __all__ = ["MeanFieldFlow", "MODES"]
 
@@ -119,7 +120,7 @@ class MeanFieldFlow:
 
     def layout(self, models) -> tuple:
         grids = {(m.t_min, m.t_max, m.n_times) for m in models}
-        common = _log_grid(*grids.pop()) if len(grids) == 1 else None
+        common = log_grid(*grids.pop()) if len(grids) == 1 else None
         sizes = [self._sizes(m) for m in models]
         return (max(s[0] for s in sizes), max(s[1] for s in sizes),
                 max(m.n_classes for m in models), max(m.dim for m in models),
@@ -143,7 +144,7 @@ class MeanFieldFlow:
                 "label_mask": np.arange(K_max) < K, "alpha": np.float64(self.alpha),
                 "nu": np.float64(r["nu"]), "eta_x": np.float64(r["eta_x"]),
                 "eta_y": np.float64(r["eta_y"]), "eta_W": np.float64(r["eta_W"]),
-                "ts": _padded(np.array(_log_grid(self.t_min, self.t_max, self.n_times)), n_t),
+                "ts": padded(np.array(log_grid(self.t_min, self.t_max, self.n_times)), n_t),
                 "t_mask": np.arange(n_t) < self.n_times, "rtol": np.float64(self.rtol),
                 "atol": np.float64(self.atol), "n_types": np.int64(T)}
 

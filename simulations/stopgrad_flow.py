@@ -21,7 +21,6 @@ Static fields: ``head``, ``train_W``, ``ode_solver``, ``max_steps``, ``save_stat
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import ClassVar
 
 import numpy as np
@@ -33,19 +32,11 @@ from minimal_models import validation as check
 from minimal_models.objectives.collapse_models import model_b_loss
 
 from .flow import SOLVERS, solve_flow, solve_flow_scipy
+from .time_grid import log_grid, padded
 
 __all__ = ["StopGradFlow", "PRESETS", "class_difference_Q0", "frustrated_link_share", "simulate"]
 
 PRESETS = ("balanced", "unit-sum", "custom")
-
-
-@functools.lru_cache(maxsize=4096)
-def _log_grid(t_min, t_max, n_times):
-    return tuple(np.concatenate([[0.0], np.geomspace(t_min, t_max, n_times - 1)]))
-
-
-def _padded(ts, n):
-    return np.concatenate([ts, np.full(n - len(ts), ts[-1])])
 
 
 def class_difference_Q0(Q, X, classes, n_classes) -> float:
@@ -157,7 +148,7 @@ class StopGradFlow:
         return self.n_classes * self.n_per_class
 
     def times(self) -> np.ndarray:
-        return np.array(_log_grid(self.t_min, self.t_max, self.n_times))
+        return np.array(log_grid(self.t_min, self.t_max, self.n_times))
 
     def rates(self) -> dict:
         """nu and the rates of the preset (spec §2.8)."""
@@ -183,7 +174,7 @@ class StopGradFlow:
 
     def layout(self, models) -> tuple:
         grids = {(m.t_min, m.t_max, m.n_times) for m in models}
-        common = _log_grid(*grids.pop()) if len(grids) == 1 else None
+        common = log_grid(*grids.pop()) if len(grids) == 1 else None
         return (max(m.n_samples for m in models), max(m.n_classes for m in models),
                 max(m.dim for m in models), max(m.n_times for m in models), common)
 
@@ -207,7 +198,7 @@ class StopGradFlow:
             "sample_mask": np.arange(N_max) < N, "label_mask": np.arange(K_max) < K,
             "alpha": np.float64(self.alpha), "nu": np.float64(r["nu"]),
             "eta_x": np.float64(r["eta_x"]), "eta_y": np.float64(r["eta_y"]),
-            "eta_W": np.float64(r["eta_W"]), "ts": _padded(self.times(), n_t),
+            "eta_W": np.float64(r["eta_W"]), "ts": padded(self.times(), n_t),
             "t_mask": np.arange(n_t) < self.n_times, "rtol": np.float64(self.rtol),
             "atol": np.float64(self.atol),
             "Q0": np.float64(class_difference_Q0(Q, s["X"], classes[:N], K)),

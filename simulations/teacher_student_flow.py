@@ -20,7 +20,7 @@ from minimal_models import teacher_student as model_c
 from minimal_models import validation as check
 
 from .flow import SOLVERS, solve_flow
-from .stopgrad_flow import _log_grid, _padded
+from .time_grid import log_grid, padded
 
 __all__ = ["TeacherStudentFlow"]
 
@@ -85,7 +85,7 @@ class TeacherStudentFlow:
             raise ValueError("D, K, P and dim cannot be sweep axes of TeacherStudentFlow "
                              "(they set the shapes)")
         grids = {(m.t_min, m.t_max, m.n_times) for m in models}
-        common = _log_grid(*grids.pop()) if len(grids) == 1 else None
+        common = log_grid(*grids.pop()) if len(grids) == 1 else None
         return shapes.pop() + (max(m.n_times for m in models), common)
 
     def prepare(self, layout) -> dict:
@@ -98,7 +98,7 @@ class TeacherStudentFlow:
                 "E0": s["E"], "Y0": s["Y"], "W0": s["W"], "alpha": np.float64(self.alpha),
                 "eta_E": np.float64(self.eta_E), "eta_y": np.float64(self.eta_y),
                 "eta_W": np.float64(self.eta_W),
-                "ts": _padded(np.array(_log_grid(self.t_min, self.t_max, self.n_times)), n_t),
+                "ts": padded(np.array(log_grid(self.t_min, self.t_max, self.n_times)), n_t),
                 "t_mask": np.arange(n_t) < self.n_times, "rtol": np.float64(self.rtol),
                 "atol": np.float64(self.atol)}
 
