@@ -17,6 +17,7 @@ One model per module (imported on first use, so that importing one does not pull
   quadratic flow, the shadow Hamiltonian and symplecticity diagnostics;
 - :mod:`minimal_models.objectives` -- losses of embeddings shared by the minimal models and the
   real encoders;
+- :mod:`minimal_models.distances` -- pairwise distances (the one definition, array-generic);
 - :mod:`minimal_models.validation`, :mod:`minimal_models.precision` -- input checks, float64.
 
 Precision: the theory modules switch JAX to float64 when imported
@@ -28,7 +29,7 @@ import importlib
 
 _SUBMODULES = ("coupling", "frustration", "stopgrad", "meanfield", "teacher_student",
                "label_noise", "hamiltonian_geometry", "symplectic", "objectives", "validation",
-               "precision")
+               "precision", "distances")
 
 __all__ = list(_SUBMODULES)
 
