@@ -26,6 +26,7 @@ __all__ = [
     "frustrated_count",
     "frustrated_mask",
     "partner_labels",
+    "frustrated_link_share",
     "validate_coupling",
     "normalisation_factor",
     "preset",
@@ -120,6 +121,15 @@ def partner_labels(A: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Partner label b_i of each sample (the heaviest other link), -1 for consistent samples."""
     other = np.where(np.arange(A.shape[1])[None, :] == np.asarray(classes)[:, None], 0.0, A)
     return np.where(other.max(axis=1) > 0, other.argmax(axis=1), -1)
+
+
+def frustrated_link_share(A, classes) -> float:
+    r"""rho = mean over labels k of (sum_{i frustrated} A_ik) / h_k: the share of a label's link
+    weight that comes from frustrated samples [RECONSTRUCTION, spec §3.7].  Hard, K = 2, f
+    frustrated samples per class: rho = 2f/(n + f), the rho = m/(n + m) of the reduction."""
+    frustrated = partner_labels(A, classes) >= 0
+    h = A.sum(axis=0)
+    return float(np.mean(A[frustrated].sum(axis=0) / h))
 
 
 def validate_coupling(A) -> np.ndarray:

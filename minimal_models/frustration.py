@@ -40,6 +40,8 @@ __all__ = [
     "loss",
     "vector_field",
     "laplacian",
+    "symmetric_generator",
+    "closed_form_solution",
     "closed_form",
     "connected_components",
     "conserved_quantities",
@@ -117,38 +119,73 @@ def vector_field(A, Z, *, eta_x=1.0, eta_y=1.0, nu=1.0):
 _UNROLL_LIMIT = 64  # N + K up to which the JAX vector field unrolls A Y and A^T X
 
 
+def _array_module(x):
+    """numpy for host arrays, jax.numpy for JAX arrays and tracers (imported lazily, so numpy
+    callers never touch JAX)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np
+    import jax.numpy as jnp
+
+    return jnp
+
+
 def laplacian(A) -> np.ndarray:
     """L_G = [[D_x, -A], [-A^T, D_y]]: Laplacian of the bipartite sample-label graph."""
-    A = validate_coupling(A)
-    return np.block([[np.diag(A.sum(axis=1)), -A], [-A.T, np.diag(A.sum(axis=0))]])
+    return _laplacian(validate_coupling(A))
 
 
-def _symmetric_generator(A, eta_x, eta_y):
-    # H^{1/2} L_G H^{1/2} is symmetric and similar to H L_G, so eigh applies.
+def _laplacian(A):
+    xp = _array_module(A)
+    return xp.block([[xp.diag(A.sum(axis=1)), -A], [-A.T, xp.diag(A.sum(axis=0))]])
+
+
+def symmetric_generator(A, *, eta_x=1.0, eta_y=1.0):
+    r"""(S, h) with S = H^{1/2} L_G H^{1/2} and h = diag(H)^{1/2} (spec §2.4).
+
+    S is symmetric and similar to H L_G, so ``eigh`` gives the spectrum of the flow.  Array-
+    generic and unvalidated (numpy in, numpy out; JAX in, JAX out): the flows call it on
+    traced, padded couplings.
+    """
+    xp = _array_module(A)
     N, K = A.shape
-    sqrt_h = np.sqrt(np.concatenate([np.full(N, eta_x), np.full(K, eta_y)]))
-    return sqrt_h[:, None] * laplacian(A) * sqrt_h[None, :], sqrt_h
+    sqrt_h = xp.sqrt(xp.concatenate([xp.full(N, eta_x), xp.full(K, eta_y)]))
+    return sqrt_h[:, None] * _laplacian(A) * sqrt_h[None, :], sqrt_h
+
+
+def closed_form_solution(A, Z0, ts, *, eta_x=1.0, eta_y=1.0, nu=1.0):
+    r"""The one definition of the closed form (spec §2.4) [RECONSTRUCTION], array-generic:
+
+        H^{1/2} L_G H^{1/2} = U Lambda U^T,
+        Z(t) = H^{1/2} U exp(-nu max(Lambda, 0) t) U^T H^{-1/2} Z(0)
+
+    for the 1-D times ``ts``: returns (Z (T, N + K, d), Lambda (N + K,) unclipped, ascending).
+    Unvalidated and pure array code (numpy or JAX, following A): :func:`closed_form` validates
+    and calls it; :class:`simulations.FrustrationFlow` calls it under ``jit(vmap)``.
+    """
+    xp = _array_module(A)
+    S, sqrt_h = symmetric_generator(A, eta_x=eta_x, eta_y=eta_y)
+    lam, U = xp.linalg.eigh(S)
+    modes = U.T @ (Z0 / sqrt_h[:, None])
+    # L_G is PSD: clip round-off below 0 so that large t cannot blow up
+    decay = xp.exp(-nu * xp.outer(ts, xp.clip(lam, 0.0, None)))  # (T, modes)
+    return sqrt_h[:, None] * xp.einsum("im,tm,md->tid", U, decay, modes), lam
 
 
 def closed_form(A, Z0, t, *, eta_x: float = 1.0, eta_y: float = 1.0, nu: float = 1.0):
-    r"""Exact solution Z(t) of the linear flow (spec §2.4) [RECONSTRUCTION]:
+    r"""Exact solution Z(t) of the linear flow (spec §2.4) [RECONSTRUCTION], inputs validated:
 
         H^{1/2} L_G H^{1/2} = U Lambda U^T,
         Z(t) = H^{1/2} U exp(-nu Lambda t) U^T H^{-1/2} Z(0).
 
-    ``t`` is a scalar (result (N + K, d)) or a 1-D array (result (T, N + K, d)).
+    ``t`` is a scalar (result (N + K, d)) or a 1-D array (result (T, N + K, d)).  The
+    computation is :func:`closed_form_solution`.
     """
     A, Z0, eta_x, eta_y = _check_state(A, Z0, eta_x, eta_y)
     nu = check.positive("nu", nu)
     t_arr = check.finite_array("t", t)
     if t_arr.ndim > 1 or np.any(t_arr < 0):
         raise ValueError(f"t must be a non-negative scalar or 1-D array, got shape {t_arr.shape}")
-    S, sqrt_h = _symmetric_generator(A, eta_x, eta_y)
-    lam, U = np.linalg.eigh(S)
-    lam = np.clip(lam, 0.0, None)  # L_G is PSD; clip round-off so large t cannot blow up
-    modes = U.T @ (Z0 / sqrt_h[:, None])
-    decay = np.exp(-nu * np.multiply.outer(np.atleast_1d(t_arr), lam))  # (T, modes)
-    Z = sqrt_h[:, None] * np.einsum("im,tm,md->tid", U, decay, modes)
+    Z, _ = closed_form_solution(A, Z0, np.atleast_1d(t_arr), eta_x=eta_x, eta_y=eta_y, nu=nu)
     return Z[0] if t_arr.ndim == 0 else Z
 
 
@@ -199,7 +236,7 @@ def generator_spectrum(A, *, eta_x: float = 1.0, eta_y: float = 1.0, nu: float =
     """Eigenvalues of nu H L_G in ascending order (all real and >= 0)."""
     A = validate_coupling(A)
     eta_x, eta_y = check.positive("eta_x", eta_x), check.positive("eta_y", eta_y)
-    S, _ = _symmetric_generator(A, eta_x, eta_y)
+    S, _ = symmetric_generator(A, eta_x=eta_x, eta_y=eta_y)
     return np.clip(check.positive("nu", nu) * np.linalg.eigvalsh(S), 0.0, None)
 
 

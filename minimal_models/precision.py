@@ -10,7 +10,7 @@ every parameter and activation in the dtype of its config, whatever the switch s
 
 from __future__ import annotations
 
-__all__ = ["require_x64", "x64_enabled"]
+__all__ = ["require_x64"]
 
 
 def require_x64() -> None:
@@ -20,8 +20,3 @@ def require_x64() -> None:
     if not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
 
-
-def x64_enabled() -> bool:
-    import jax
-
-    return bool(jax.config.jax_enable_x64)

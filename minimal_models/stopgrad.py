@@ -47,7 +47,8 @@ __all__ = [
     "loss",
     "vector_field",
     "packed_vector_field",
-        "invariant_Q",
+    "invariant_Q",
+    "class_difference_Q0",
     "order_parameters",
     "label_walk",
     "predicted_head_moduli",
@@ -190,6 +191,19 @@ def invariant_Q(X, Y, W, *, eta_x=1.0, eta_y=1.0, eta_W=1.0):
             check.positive(name, value)
     tr = lambda M: np.swapaxes(M, -1, -2) if isinstance(M, np.ndarray) else M.swapaxes(-1, -2)  # noqa: E731
     return tr(X) @ X / eta_x + tr(Y) @ Y / eta_y - tr(W) @ W / eta_W
+
+
+def class_difference_Q0(Q, X, classes, n_classes) -> float:
+    r"""Half the smallest eigenvalue of Q restricted to the span of the class-mean differences
+    of X (K - 1 directions) [RECONSTRUCTION, spec §3.7]:
+
+        Q0 = (1/2) min eig(B^T Q B),   B = orthonormal basis of {xbar_k - xbar_0, k = 1..K-1}.
+
+    For K = 2 this is Q0 = e^T Q e / 2 of the two-class reduction."""
+    means = np.stack([X[classes == k].mean(axis=0) for k in range(n_classes)])
+    diffs = (means[1:] - means[0]).T  # d x (K - 1)
+    basis, _ = np.linalg.qr(diffs)
+    return 0.5 * float(np.linalg.eigvalsh(basis.T @ Q @ basis)[0])
 
 
 def order_parameters(A, X, Y):

@@ -31,100 +31,40 @@ from minimal_models import stopgrad as model_b
 from minimal_models import validation as check
 from minimal_models.objectives.collapse_models import model_b_loss
 
-from .flow import SOLVERS, solve_flow, solve_flow_scipy
-from .time_grid import log_grid, padded
+from .flow import solve_flow_scipy
+from .flow_parts import (CouplingGraph, GraphLayout, SolverSettings, TimeGrid, _Part, pad_to,
+                         trajectory_outputs)
 
-__all__ = ["StopGradFlow", "PRESETS", "class_difference_Q0", "frustrated_link_share", "simulate"]
+# the theory helpers live in minimal_models; re-exported from their first home
+class_difference_Q0 = model_b.class_difference_Q0
+frustrated_link_share = coupling.frustrated_link_share
+
+__all__ = ["StopGradFlow", "ModelBSettings", "PRESETS", "class_difference_Q0",
+           "frustrated_link_share", "simulate"]
 
 PRESETS = ("balanced", "unit-sum", "custom")
 
 
-def class_difference_Q0(Q, X, classes, n_classes) -> float:
-    """Half the smallest eigenvalue of Q restricted to the span of the class-mean differences
-    of X (K - 1 directions): for K = 2 this is Q0 = e^T Q e / 2 of the reduction (spec §3.7)."""
-    means = np.stack([X[classes == k].mean(axis=0) for k in range(n_classes)])
-    diffs = (means[1:] - means[0]).T  # d x (K - 1)
-    basis, _ = np.linalg.qr(diffs)
-    return 0.5 * float(np.linalg.eigvalsh(basis.T @ Q @ basis)[0])
-
-
-def frustrated_link_share(A, classes) -> float:
-    """rho: mean over labels of the share of a label's link weight coming from frustrated
-    samples (hard K = 2: 2f/(n + f), the rho = m/(n + m) of the reduction)."""
-    frustrated = coupling.partner_labels(A, classes) >= 0
-    h = A.sum(axis=0)
-    return float(np.mean(A[frustrated].sum(axis=0) / h))
-
-
 @dataclasses.dataclass(frozen=True)
-class StopGradFlow:
-    """Model B gradient flow at one parameter point (RECONSTRUCTION, spec §3).
+class ModelBSettings(_Part):
+    """The Model B fields the full flow and its type closure share (RECONSTRUCTION, spec §2.8,
+    §3): ``init_scale`` (multiplies X(0) and Y(0), not W(0)), the rate ``preset``
+    (``balanced``: nu = 1/n, eta_x = n, eta_y = eta_W = 1; ``unit-sum``: all 1; ``custom``:
+    ``nu``, ``eta_x``, ``eta_y``, ``eta_W`` as given) and the SG strength ``alpha``."""
 
-    ``preset``: ``balanced`` (nu = 1/n, eta_x = n, eta_y = eta_W = 1; default), ``unit-sum``
-    (all 1) or ``custom`` (``nu``, ``eta_x``, ``eta_y``, ``eta_W`` as given).  ``alpha``: SG
-    strength (1 exact SG, 0 full gradient).  ``head``: ``cross_shared`` | ``sample_side_only``
-    | ``shared_both_sg_label_branch``.  ``W_init``: ``identity`` | ``orthogonal`` |
-    ``gaussian`` (scale ``s_W``, seed ``seed_W``).  Outputs per time: d_min, spread, head-space
-    accuracies (acc_cons, acc_all, acc_frus), raw-space acc_cons_raw, loss, Q_drift
-    (max |Q(t) - Q(0)|) and time; per point: solver status, Q0, rho and the final state.
-    """
-
-    n_classes: int = 4
-    n_per_class: int = 50
-    frustration: float = 0.1
-    dim: int = 8
-    kind: str = "hard"
-    q: float = 0.5
-    pairing: str = "uniform"
-    seed_A: int = 0
-    seed_init: int = 3
-    init: str = "clustered"
-    sigma: float = 0.3
-    s_y: float = 0.1
-    s_x: float = 1.0
     init_scale: float = 1.0
-    W_init: str = "identity"
-    s_W: float = 1.0
-    seed_W: int = 0
     preset: str = "balanced"
     nu: float = 1.0
     eta_x: float = 1.0
     eta_y: float = 1.0
     eta_W: float = 1.0
     alpha: float = 1.0
-    head: str = "cross_shared"
-    train_W: bool = True
-    t_min: float = 1e-2
-    t_max: float = 3e4
-    n_times: int = 61
-    ode_solver: str = "dopri8-lean"
-    rtol: float = 1e-10
-    atol: float = 1e-12
-    max_steps: int = 200_000
-    save_state: bool = False
-
-    reconstruction: ClassVar[bool] = True
-    static_fields: ClassVar[tuple[str, ...]] = ("head", "train_W", "ode_solver", "max_steps",
-                                                "save_state")
 
     def __post_init__(self):
-        check.integer("n_classes", self.n_classes, minimum=2)
-        check.integer("n_per_class", self.n_per_class, minimum=1)
-        check.real("frustration", self.frustration, low=0.0, high=1.0)
-        check.integer("dim", self.dim, minimum=1)
-        check.choice("kind", self.kind, coupling.KINDS)
-        if self.kind == "soft":
-            check.real("q", self.q, low=0.0, high=0.5, low_open=True)
-        check.choice("pairing", self.pairing, coupling.PAIRINGS)
-        for name in ("seed_A", "seed_init", "seed_W"):
-            check.integer(name, getattr(self, name), minimum=0)
-        check.choice("init", self.init, coupling.INITS)
-        for name in ("sigma", "s_y", "s_x", "s_W"):
-            check.real(name, getattr(self, name), low=0.0)
+        super().__post_init__()
         check.positive("init_scale", self.init_scale)
-        check.choice("W_init", self.W_init, coupling.HEAD_INITS)
         check.choice("preset", self.preset, PRESETS)
-        for name in ("nu", "eta_x", "eta_y", "eta_W", "t_min", "t_max", "rtol", "atol"):
+        for name in ("nu", "eta_x", "eta_y", "eta_W"):
             check.positive(name, getattr(self, name))
         if self.preset != "custom":  # the preset sets the rates: refuse, never ignore, others
             for name in ("nu", "eta_x", "eta_y", "eta_W"):
@@ -132,23 +72,6 @@ class StopGradFlow:
                     raise ValueError(f"{name}={getattr(self, name)!r} applies only with "
                                      f"preset='custom' (preset={self.preset!r} sets the rates)")
         model_b.check_alpha(self.alpha)
-        check.choice("head", self.head, model_b.HEADS)
-        if not isinstance(self.train_W, bool):
-            raise ValueError(f"train_W={self.train_W!r} must be a bool")
-        if self.t_min >= self.t_max:
-            raise ValueError(f"t_min={self.t_min} must be smaller than t_max={self.t_max}")
-        check.integer("n_times", self.n_times, minimum=2)
-        check.choice("ode_solver", self.ode_solver, SOLVERS)
-        check.integer("max_steps", self.max_steps, minimum=1)
-
-    # ------------------------------------------------------------------ host side
-
-    @property
-    def n_samples(self) -> int:
-        return self.n_classes * self.n_per_class
-
-    def times(self) -> np.ndarray:
-        return np.array(log_grid(self.t_min, self.t_max, self.n_times))
 
     def rates(self) -> dict:
         """nu and the rates of the preset (spec §2.8)."""
@@ -158,51 +81,82 @@ class StopGradFlow:
         r["nu"] = 1.0 / self.n_per_class if self.preset == "balanced" else 1.0
         return r
 
-    def coupling(self) -> np.ndarray:
-        return coupling.coupling_matrix(self.n_classes, self.n_per_class, self.frustration,
-                                        seed=self.seed_A, kind=self.kind, q=self.q,
-                                        pairing=self.pairing)
+    def rate_inputs(self) -> dict:
+        r = self.rates()
+        return {"alpha": np.float64(self.alpha), "nu": np.float64(r["nu"]),
+                "eta_x": np.float64(r["eta_x"]), "eta_y": np.float64(r["eta_y"]),
+                "eta_W": np.float64(r["eta_W"])}
+
+
+@dataclasses.dataclass(frozen=True)
+class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
+    """Model B gradient flow at one parameter point (RECONSTRUCTION, spec §3).
+
+    Fields: the coupling graph and initial state (:class:`~simulations.flow_parts.CouplingGraph`),
+    the time grid, the ODE solver, :class:`ModelBSettings` (``init_scale``, ``preset``, rates,
+    ``alpha``), then the head's: ``W_init`` (``identity`` | ``orthogonal`` | ``gaussian``,
+    scale ``s_W``, seed ``seed_W``), ``head`` (``cross_shared`` | ``sample_side_only`` |
+    ``shared_both_sg_label_branch``), ``train_W`` and ``save_state``.
+
+    ``preset``: ``balanced`` (nu = 1/n, eta_x = n, eta_y = eta_W = 1; default), ``unit-sum``
+    (all 1) or ``custom`` (``nu``, ``eta_x``, ``eta_y``, ``eta_W`` as given).  ``alpha``: SG
+    strength (1 exact SG, 0 full gradient).  Outputs per time: d_min, spread, head-space
+    accuracies (acc_cons, acc_all, acc_frus), raw-space acc_cons_raw, loss, Q_drift
+    (max |Q(t) - Q(0)|) and time; per point: solver status, Q0, rho and the final state.
+    """
+
+    # Model B's defaults where they differ from the parts' (F5 settings)
+    dim: int = 8
+    seed_init: int = 3
+    t_max: float = 3e4
+
+    W_init: str = "identity"
+    s_W: float = 1.0
+    seed_W: int = 0
+    head: str = "cross_shared"
+    train_W: bool = True
+    save_state: bool = False
+
+    reconstruction: ClassVar[bool] = True
+    static_fields: ClassVar[tuple[str, ...]] = ("head", "train_W") + SolverSettings.STATIC + (
+        "save_state",)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check.choice("W_init", self.W_init, coupling.HEAD_INITS)
+        check.real("s_W", self.s_W, low=0.0)
+        check.integer("seed_W", self.seed_W, minimum=0)
+        check.choice("head", self.head, model_b.HEADS)
+        if not isinstance(self.train_W, bool):
+            raise ValueError(f"train_W={self.train_W!r} must be a bool")
+
+    # ------------------------------------------------------------------ host side
 
     def initial_state(self) -> dict:
         """{"X", "Y", "W"} at t = 0 (embeddings scaled by ``init_scale``)."""
-        Z = coupling.initial_state(self.n_classes, self.n_per_class, self.dim, init=self.init,
-                                   sigma=self.sigma, s_y=self.s_y, s_x=self.s_x,
-                                   seed=self.seed_init)
+        Z = self.initial_embeddings()
         N = self.n_samples
         W = coupling.head_init(self.dim, init=self.W_init, s_W=self.s_W, seed=self.seed_W)
         return {"X": self.init_scale * Z[:N], "Y": self.init_scale * Z[N:], "W": W}
 
-    def layout(self, models) -> tuple:
-        grids = {(m.t_min, m.t_max, m.n_times) for m in models}
-        common = log_grid(*grids.pop()) if len(grids) == 1 else None
-        return (max(m.n_samples for m in models), max(m.n_classes for m in models),
-                max(m.dim for m in models), max(m.n_times for m in models), common)
+    def layout(self, models) -> GraphLayout:
+        return GraphLayout.of(models)
 
-    def prepare(self, layout) -> dict:
-        N_max, K_max, d_max, n_t, _ = layout
-        N, K, d = self.n_samples, self.n_classes, self.dim
-        A = np.zeros((N_max, K_max))
-        A[:N, :K] = self.coupling()
+    def prepare(self, layout: GraphLayout) -> dict:
+        N_max, K_max, d_max = layout.n_samples, layout.n_classes, layout.dim
+        N, K = self.n_samples, self.n_classes
+        graph = self.graph_inputs(layout)
         s = self.initial_state()
-        X0, Y0, W0 = np.zeros((N_max, d_max)), np.zeros((K_max, d_max)), np.eye(d_max)
-        X0[:N, :d], Y0[:K, :d], W0[:d, :d] = s["X"], s["Y"], s["W"]
-        classes = np.full(N_max, -1)
-        classes[:N] = coupling.sample_classes(K, self.n_per_class)
-        frustrated = np.zeros(N_max, bool)
-        frustrated[:N] = coupling.partner_labels(A[:N, :K], classes[:N]) >= 0
         r = self.rates()
         Q = model_b.invariant_Q(s["X"], s["Y"], s["W"], eta_x=r["eta_x"], eta_y=r["eta_y"],
                                 eta_W=r["eta_W"])
+        A, classes = graph["A"][:N, :K], graph["classes"][:N]
         return {
-            "A": A, "X0": X0, "Y0": Y0, "W0": W0, "classes": classes, "frustrated": frustrated,
-            "sample_mask": np.arange(N_max) < N, "label_mask": np.arange(K_max) < K,
-            "alpha": np.float64(self.alpha), "nu": np.float64(r["nu"]),
-            "eta_x": np.float64(r["eta_x"]), "eta_y": np.float64(r["eta_y"]),
-            "eta_W": np.float64(r["eta_W"]), "ts": padded(self.times(), n_t),
-            "t_mask": np.arange(n_t) < self.n_times, "rtol": np.float64(self.rtol),
-            "atol": np.float64(self.atol),
-            "Q0": np.float64(class_difference_Q0(Q, s["X"], classes[:N], K)),
-            "rho": np.float64(frustrated_link_share(A[:N, :K], classes[:N])),
+            **graph, "X0": pad_to(s["X"], np.zeros((N_max, d_max))),
+            "Y0": pad_to(s["Y"], np.zeros((K_max, d_max))), "W0": pad_to(s["W"], np.eye(d_max)),
+            **self.rate_inputs(), **self.time_inputs(layout.time), **self.solver_inputs(),
+            "Q0": np.float64(model_b.class_difference_Q0(Q, s["X"], classes, K)),
+            "rho": np.float64(coupling.frustrated_link_share(A, classes)),
         }
 
     def shared_inputs(self, layout) -> dict:
@@ -235,10 +189,6 @@ class StopGradFlow:
             out["W"] = (("t", "component", "component_in"), "1", "W(t)")
         return out
 
-    def coords(self, layout) -> dict:
-        common = layout[4]
-        return {"t": np.array(common) if common is not None else np.arange(layout[3])}
-
     # ------------------------------------------------------------------ one point, pure JAX
 
     def evaluate(self, inp) -> dict:
@@ -253,8 +203,7 @@ class StopGradFlow:
                                         head=head, train_W=train_W)
 
         z0 = {"X": inp["X0"], "Y": inp["Y0"], "W": inp["W0"]}
-        sol = solve_flow(field, z0, inp["ts"], args=inp, solver=self.ode_solver,
-                         rtol=inp["rtol"], atol=inp["atol"], max_steps=self.max_steps)
+        sol = self.solve(field, z0, inp)
         X, Y, W = sol.zs["X"], sol.zs["Y"], sol.zs["W"]
         A = inp["A"]
 
@@ -267,8 +216,6 @@ class StopGradFlow:
         raw_acc = jax.vmap(acc)(X, Y)
         Q = model_b.invariant_Q(X, Y, W, eta_x=inp["eta_x"], eta_y=inp["eta_y"],
                                 eta_W=inp["eta_W"])
-        failed = sol.result != 0
-        missing = failed | ~inp["t_mask"]
         per_t = {
             "d_min": collapse.d_min(Y, inp["label_mask"]),
             "spread": collapse.label_spread(Y, inp["label_mask"]),
@@ -278,11 +225,10 @@ class StopGradFlow:
                                                           head=head))(X, Y, W),
             "Q_drift": jnp.max(jnp.abs(Q - Q[0]), axis=(-1, -2)),
         }
-        out = {k: jnp.where(missing, jnp.nan, v) for k, v in per_t.items()}
-        out["time"] = jnp.where(inp["t_mask"], inp["ts"], jnp.nan)
+        out, missing = trajectory_outputs(per_t, inp, sol.result, sol.num_steps)
+        failed = sol.result != 0
         n_real = jnp.sum(inp["t_mask"]) - 1
-        out.update(result=jnp.asarray(sol.result, jnp.int32),
-                   num_steps=jnp.asarray(sol.num_steps, jnp.int32), Q0=inp["Q0"], rho=inp["rho"],
+        out.update(Q0=inp["Q0"], rho=inp["rho"],
                    X_T=jnp.where(failed, jnp.nan, X[n_real]),
                    Y_T=jnp.where(failed, jnp.nan, Y[n_real]),
                    W_T=jnp.where(failed, jnp.nan, W[n_real]))

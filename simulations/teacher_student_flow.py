@@ -11,7 +11,7 @@ Static fields: ``student``, ``ode_solver``, ``max_steps``.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -19,20 +19,39 @@ from analysis import collapse
 from minimal_models import teacher_student as model_c
 from minimal_models import validation as check
 
-from .flow import SOLVERS, solve_flow
-from .time_grid import log_grid, padded
+from .flow_parts import SolverSettings, TimeGrid, TimeLayout, trajectory_outputs
 
-__all__ = ["TeacherStudentFlow"]
+__all__ = ["TeacherStudentFlow", "TaskLayout"]
+
+
+class TaskLayout(NamedTuple):
+    """Shapes of a teacher-student sweep (equal for every point) and its time axis."""
+
+    D: int
+    K: int
+    P: int
+    dim: int
+    time: TimeLayout
 
 
 @dataclasses.dataclass(frozen=True)
-class TeacherStudentFlow:
+class TeacherStudentFlow(SolverSettings, TimeGrid):
     """Model C at one point (defaults: the spec §4 reference setting, plain student).
+
+    Fields: the time grid (:class:`~simulations.flow_parts.TimeGrid`), the ODE solver
+    (:class:`~simulations.flow_parts.SolverSettings`), then the task's (``frustration``, ``D``,
+    ``K``, ``P``, ``sigma``, ``seed``) and the student's (``dim``, ``s_E``, ``s_y``, ``s_W``,
+    ``student``, ``alpha``, ``eta_E``, ``eta_y``, ``eta_W``).
 
     ``student``: ``plain`` (readout x) or ``head`` (readout W x) with SG strength ``alpha``
     (1: SG head, 0: head without SG).  Outputs per time: d_min, spread, acc_true (vs the true
     class), acc_label (vs the noisy label), loss, QC_drift, time; per point: solver status.
     """
+
+    # Model C's defaults where they differ from the parts' (spec §4 reference setting)
+    t_max: float = 2000.0
+    rtol: float = 1e-9
+    atol: float = 1e-11
 
     frustration: float = 0.1
     D: int = 50
@@ -49,47 +68,31 @@ class TeacherStudentFlow:
     eta_E: float = 1.0
     eta_y: float = 1.0
     eta_W: float = 1.0
-    t_min: float = 1e-2
-    t_max: float = 2000.0
-    n_times: int = 61
-    ode_solver: str = "dopri8-lean"
-    rtol: float = 1e-9
-    atol: float = 1e-11
-    max_steps: int = 200_000
 
     reconstruction: ClassVar[bool] = True
-    static_fields: ClassVar[tuple[str, ...]] = ("student", "ode_solver", "max_steps")
+    static_fields: ClassVar[tuple[str, ...]] = ("student",) + SolverSettings.STATIC
 
     def __post_init__(self):
+        super().__post_init__()
         check.real("frustration", self.frustration, low=0.0, high=1.0)
         for name, low in (("D", 1), ("K", 2), ("P", 1), ("dim", 1), ("seed", 0)):
             check.integer(name, getattr(self, name), minimum=low)
         for name in ("sigma", "s_E", "s_y", "s_W"):
             check.real(name, getattr(self, name), low=0.0)
         model_c.check_student(self.student, self.alpha, self.eta_E, self.eta_y, self.eta_W)
-        for name in ("t_min", "t_max", "rtol", "atol"):
-            check.positive(name, getattr(self, name))
-        if self.t_min >= self.t_max:
-            raise ValueError(f"t_min={self.t_min} must be smaller than t_max={self.t_max}")
-        check.integer("n_times", self.n_times, minimum=2)
-        check.choice("ode_solver", self.ode_solver, SOLVERS)
-        check.integer("max_steps", self.max_steps, minimum=1)
 
     def task(self) -> dict:
         return model_c.make_task(self.frustration, D=self.D, K=self.K, P=self.P,
                                  sigma=self.sigma, seed=self.seed)
 
-    def layout(self, models) -> tuple:
+    def layout(self, models) -> TaskLayout:
         shapes = {(m.D, m.K, m.P, m.dim) for m in models}
         if len(shapes) != 1:
             raise ValueError("D, K, P and dim cannot be sweep axes of TeacherStudentFlow "
                              "(they set the shapes)")
-        grids = {(m.t_min, m.t_max, m.n_times) for m in models}
-        common = log_grid(*grids.pop()) if len(grids) == 1 else None
-        return shapes.pop() + (max(m.n_times for m in models), common)
+        return TaskLayout(*shapes.pop(), time=TimeLayout.of(models))
 
-    def prepare(self, layout) -> dict:
-        n_t = layout[4]
+    def prepare(self, layout: TaskLayout) -> dict:
         task = self.task()
         s = model_c.initial_student(task, self.dim, s_E=self.s_E, s_y=self.s_y, s_W=self.s_W)
         return {"inputs": task["inputs"], "onehot": model_c.one_hot_labels(task["labels"],
@@ -97,10 +100,8 @@ class TeacherStudentFlow:
                 "classes": task["classes"], "labels": task["labels"],
                 "E0": s["E"], "Y0": s["Y"], "W0": s["W"], "alpha": np.float64(self.alpha),
                 "eta_E": np.float64(self.eta_E), "eta_y": np.float64(self.eta_y),
-                "eta_W": np.float64(self.eta_W),
-                "ts": padded(np.array(log_grid(self.t_min, self.t_max, self.n_times)), n_t),
-                "t_mask": np.arange(n_t) < self.n_times, "rtol": np.float64(self.rtol),
-                "atol": np.float64(self.atol)}
+                "eta_W": np.float64(self.eta_W), **self.time_inputs(layout.time),
+                **self.solver_inputs()}
 
     def shared_inputs(self, layout) -> dict:
         return {}
@@ -119,10 +120,6 @@ class TeacherStudentFlow:
             "num_steps": ((), "1", "solver steps"),
         }
 
-    def coords(self, layout) -> dict:
-        common = layout[5]
-        return {"t": np.array(common) if common is not None else np.arange(layout[4])}
-
     def evaluate(self, inp) -> dict:
         import jax
         import jax.numpy as jnp
@@ -135,8 +132,7 @@ class TeacherStudentFlow:
                                         eta_W=a["eta_W"])
 
         z0 = {"E": inp["E0"], "Y": inp["Y0"], "W": inp["W0"]}
-        sol = solve_flow(field, z0, inp["ts"], args=inp, solver=self.ode_solver,
-                         rtol=inp["rtol"], atol=inp["atol"], max_steps=self.max_steps)
+        sol = self.solve(field, z0, inp)
         zs = sol.zs
         none = jnp.zeros(inp["classes"].shape, bool)
 
@@ -150,12 +146,7 @@ class TeacherStudentFlow:
         acc_true, acc_label, loss = jax.vmap(metrics)(zs["E"], zs["Y"], zs["W"])
         QC = model_c.invariant_QC(zs["E"], zs["Y"], zs["W"], eta_E=inp["eta_E"],
                                   eta_y=inp["eta_y"], eta_W=inp["eta_W"])
-        missing = (sol.result != 0) | ~inp["t_mask"]
         per_t = {"d_min": collapse.d_min(zs["Y"]), "spread": collapse.label_spread(zs["Y"]),
                  "acc_true": acc_true, "acc_label": acc_label, "loss": loss,
                  "QC_drift": jnp.max(jnp.abs(QC - QC[0]), axis=(-1, -2))}
-        out = {k: jnp.where(missing, jnp.nan, v) for k, v in per_t.items()}
-        out.update(time=jnp.where(inp["t_mask"], inp["ts"], jnp.nan),
-                   result=jnp.asarray(sol.result, jnp.int32),
-                   num_steps=jnp.asarray(sol.num_steps, jnp.int32))
-        return out
+        return trajectory_outputs(per_t, inp, sol.result, sol.num_steps)[0]
