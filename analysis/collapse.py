@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from minimal_models.distances import pairwise_distances, pairwise_sq_distances
+
 __all__ = [
     "label_gram",
     "centred_gram",
@@ -40,8 +42,7 @@ def centred_gram(Y):
 
 def label_distances(Y):
     """D_ab = sqrt(G_aa + G_bb - 2 G_ab), computed from differences for accuracy near collapse."""
-    diff = Y[..., :, None, :] - Y[..., None, :, :]
-    return jnp.sqrt(jnp.sum(diff**2, axis=-1))
+    return pairwise_distances(Y)
 
 
 def _pair_mask(K, label_mask):
@@ -68,7 +69,7 @@ def label_spread(Y, label_mask=None):
     r"""S = tr G_c = (1/K) sum_{a<b} D_ab^2 over the (unmasked) labels."""
     pairs = _pair_mask(Y.shape[-2], label_mask)
     K = Y.shape[-2] if label_mask is None else jnp.sum(label_mask, axis=-1)
-    D2 = jnp.sum((Y[..., :, None, :] - Y[..., None, :, :]) ** 2, axis=-1)
+    D2 = pairwise_sq_distances(Y)
     return 0.5 * jnp.sum(jnp.where(pairs, D2, 0.0), axis=(-1, -2)) / K
 
 
@@ -103,7 +104,7 @@ def nearest_label_accuracy(R, Y, classes, frustrated, *, head=None, sample_mask=
     """
     if head is not None:
         R = R @ head.T
-    dist = jnp.sqrt(jnp.sum((R[:, None, :] - Y[None, :, :]) ** 2, axis=-1))
+    dist = pairwise_distances(R, Y)
     if label_mask is not None:
         dist = jnp.where(label_mask[None, :], dist, jnp.inf)
     correct = (jnp.argmin(dist, axis=1) == classes).astype(dist.dtype)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from minimal_models import validation as check
+from minimal_models.distances import pairwise_distances
 
 from .spectra import effective_rank, participation_ratio
 
@@ -156,18 +157,13 @@ def feature_correlation(x) -> float:
     return float((np.sum(np.abs(r)) - np.trace(np.abs(r))) / (d * (d - 1)))
 
 
-def _pdist(a, b):
-    d2 = np.sum(a * a, 1)[:, None] + np.sum(b * b, 1)[None] - 2 * a @ b.T
-    return np.sqrt(np.maximum(d2, 0.0))
-
-
 def intra_class_diversity(x, y) -> dict:
     """``ratio``: mean within-class pairwise distance / mean between-class distance (pairs i != j;
     fixture B: 0.4158050); ``within_pr``: mean within-class participation ratio of the centred
     class covariance (classes of >= 2 samples).  RECONSTRUCTION."""
     x = _features("x", x)
     y = _labels("y", y, x.shape[0])
-    d = np.sqrt(np.maximum(np.sum((x[:, None] - x[None]) ** 2, -1), 0.0))
+    d = pairwise_distances(x)
     same = y[:, None] == y[None]
     off = ~np.eye(len(y), dtype=bool)
     within = d[same & off]
@@ -194,7 +190,7 @@ def augmentation_diversity(views) -> dict:
     radius = np.linalg.norm(v - v.mean(axis=0, keepdims=True), axis=-1).mean()
     flat = v.transpose(1, 0, 2).reshape(n * n_views, -1)
     ids = np.repeat(np.arange(n), n_views)
-    d = _pdist(flat, flat)
+    d = pairwise_distances(flat, method="gram")  # V N rows: the memory-light form
     d[ids[:, None] == ids[None]] = np.inf
     nn = d.min(axis=1).mean()
     return {"ratio": float(radius / nn), "radius": float(radius), "nn_distance": float(nn)}

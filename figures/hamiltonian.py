@@ -1,7 +1,8 @@
 """Figures of the Hamiltonian-geometry paper (arXiv:2605.20107): Dataset -> Figure.
 
-Nothing here computes physics; the configs in :mod:`paper_repro.hamiltonian` run the models and
-hand over ``xarray.Dataset``s whose variables and attrs say what each curve is and whether it is
+Nothing here computes physics; the figure configs of :mod:`paper_repro.hamiltonian` (with the
+experiments of :mod:`simulations.symplectic_toys`) run the models and hand over
+``xarray.Dataset``s whose variables and attrs say what each curve is and whether it is
 CONFIRMED (the paper or the author's code), DERIVED or our RECONSTRUCTION.
 """
 
@@ -122,8 +123,8 @@ def plot_pendulum(ds, *, status="CONFIRMED"):
     vmax = max(float(np.quantile(finite, 0.995)) if finite.size else 1.0, 1e-3)
     norm = mcolors.SymLogNorm(linthresh=ds.attrs["heatmap_linthresh"], vmin=-vmax, vmax=vmax,
                               base=10)
-    cmap = matplotlib.colormaps["coolwarm"].copy()
-    cmap.set_bad("black")  # masked points; white would be confused with the neutral zero drift
+    # masked points black: white would be confused with the neutral zero drift
+    cmap = matplotlib.colormaps["coolwarm"].with_extremes(bad="black")
     for ax, scheme in zip(axes[0], schemes):
         image = ax.pcolormesh(ds["q0"], ds["p0"], drift.sel(scheme=scheme).transpose("p0", "q0"),
                               norm=norm, cmap=cmap, shading="auto", rasterized=True)

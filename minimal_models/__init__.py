@@ -7,6 +7,8 @@ One model per module (imported on first use, so that importing one does not pull
 - :mod:`minimal_models.frustration` -- Model A, the embedding-only frustration model;
 - :mod:`minimal_models.stopgrad` -- Model B, the shared projection head with (partial)
   stop-gradient, its conservation law, fixed points and the K = 2 reduction;
+- :mod:`minimal_models.stopgrad_reduced` -- Model B's exact reduced state (row means +
+  per-degree propagators) and the per-sample reconstruction;
 - :mod:`minimal_models.meanfield` -- Model B's class/type-averaged closure;
 - :mod:`minimal_models.teacher_student` -- Model C, the linear teacher-student model;
 - :mod:`minimal_models.label_noise` -- label noise on a real encoder mapped onto Model A
@@ -29,7 +31,7 @@ import importlib
 
 _SUBMODULES = ("coupling", "frustration", "stopgrad", "meanfield", "teacher_student",
                "label_noise", "hamiltonian_geometry", "symplectic", "objectives", "validation",
-               "precision", "distances")
+               "precision", "distances", "stopgrad_reduced")
 
 __all__ = list(_SUBMODULES)
 

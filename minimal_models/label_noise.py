@@ -41,6 +41,13 @@ y_k are free parameters; the loss is Model A with the noisy one-hot coupling,
 The prediction for a real encoder is therefore the adiabatic rate of the measured confusion
 counts; it fails where the encoder separates flipped samples from their class (memorisation:
 the effective coupling drops below C) or is slow compared with the labels.
+
+5. Beyond one scalar eta_x (issue 15 §3): a real encoder moves its K class nodes with a
+   K x K step matrix E (the class-node kernel), not eta_x I; measured on digits its common
+   mode (all classes moving together) is ~20x its zero-sum modes.  :func:`kernel_rates`,
+   :func:`kernel_trajectory` and :func:`two_mode_kernel` carry E into the prediction; for
+   symmetric noise only the zero-sum step enters the collapse rate
+   (:func:`kernel_rates` docstring).
 """
 
 from __future__ import annotations
@@ -62,6 +69,11 @@ __all__ = [
     "symmetric_noise_rate",
     "per_step_rate",
     "class_node_trajectory",
+    "two_mode_kernel",
+    "kernel_modes",
+    "kernel_generator",
+    "kernel_rates",
+    "kernel_trajectory",
 ]
 
 NOISE_MODES = ("uniform", "symmetric")
@@ -243,6 +255,132 @@ def class_node_trajectory(C, X0, Y0, steps: int, *, eta_x: float, eta_y: float,
         return np.einsum("ck,skd->scd", C / g[:, None], Y), Y
     X0 = check.finite_array("X0", X0, ndim=2)
     step = np.eye(sum(C.shape)) - class_node_generator(C, eta_x=eta_x, eta_y=eta_y, nu=nu)
+    Zs = [np.concatenate([X0, Y0])]
+    for _ in range(steps):
+        Zs.append(step @ Zs[-1])
+    Z = np.stack(Zs)
+    return Z[:, :C.shape[0]], Z[:, C.shape[0]:]
+
+
+# --- class-node kernel with separate common and zero-sum steps (issue 15 §3) -------------
+
+def two_mode_kernel(n_classes: int, *, eta_common: float, eta_zero_sum: float) -> np.ndarray:
+    r"""Class-node step matrix with one step per mode [RECONSTRUCTION/DERIVED]:
+
+        E = eta_common J/K + eta_zero_sum (I - J/K),
+
+    J the all-ones matrix: the common mode (every class node moving by the same vector)
+    advances with eta_common per unit gradient, every zero-sum pattern with eta_zero_sum.
+    eta_common = eta_zero_sum = eta_x gives E = eta_x I, the scalar mapping.
+    """
+    K = check.integer("n_classes", n_classes, minimum=2)
+    eta_c = check.positive("eta_common", eta_common)
+    eta_z = check.positive("eta_zero_sum", eta_zero_sum)
+    P1 = np.full((K, K), 1.0 / K)
+    return eta_c * P1 + eta_z * (np.eye(K) - P1)
+
+
+def kernel_modes(kernel) -> tuple[float, float]:
+    r"""(eta_common, eta_zero_sum) of a measured K x K class-node step matrix E:
+
+        eta_common = 1^T E 1 / K,   eta_zero_sum = tr[(I - J/K) E] / (K - 1),
+
+    the Rayleigh quotient on the common mode and the mean over the K - 1 zero-sum modes
+    (exact for an E of the form :func:`two_mode_kernel`; a projection otherwise).
+    """
+    E = _kernel(kernel)
+    K = E.shape[0]
+    eta_c = float(E.sum() / K)
+    return eta_c, float((np.trace(E) - eta_c) / (K - 1))
+
+
+def _kernel(kernel, n_classes=None) -> np.ndarray:
+    # symmetric to float32 round-off (a kernel measured as J J^T in f32); symmetrise a
+    # kernel fitted from displacements, (E + E^T)/2, before passing it
+    E = check.spd_matrix("kernel", kernel, rtol=1e-6)
+    if n_classes is not None and E.shape[0] != n_classes:
+        raise ValueError(f"kernel must be {n_classes} x {n_classes} (one row per class of C), "
+                         f"got shape {E.shape}")
+    return E
+
+
+def kernel_generator(C, *, kernel, eta_y: float, nu: float = 1.0) -> np.ndarray:
+    r"""nu H L_G(C) with H = blockdiag(E, eta_y I) [RECONSTRUCTION/DERIVED]: one full-batch
+    GD step of the rigid-class model whose class nodes move with the step matrix E is
+    Z <- (I - nu H L_G) Z (state [X_classes; Y]; derivation in :func:`kernel_rates`)."""
+    from .frustration import laplacian
+
+    C = validate_coupling(C)
+    E = _kernel(kernel, C.shape[0])
+    _, eta_y, nu = _rates(1.0, eta_y, nu)
+    L = laplacian(C)
+    # H L_G row block by row block: the class rows are mixed by E, the label rows scaled
+    return nu * np.concatenate([E @ L[:C.shape[0]], eta_y * L[C.shape[0]:]])
+
+
+def kernel_rates(C, *, kernel, eta_y: float, nu: float = 1.0) -> np.ndarray:
+    r"""The K - 1 slow eigenvalues of nu H L_G(C), H = blockdiag(E, eta_y I), ascending
+    [RECONSTRUCTION/DERIVED].
+
+    Derivation.  Rigid classes (every sample of class c has the embedding x_c) and a network
+    trained by full-batch GD with step eta_theta.  The per-sample gradient of
+    L = (nu/2) sum_i ||x_i - y_{l_i}||^2 is g_i = nu (x_i - y_{l_i}), and one step moves the
+    output of sample i by -eta_theta sum_j Theta(i, j) g_j, Theta the neural tangent kernel
+    (assumed isotropic in the d output coordinates).  If Theta is constant on class blocks,
+    Theta(i, j) = kappa_{c c'} for i in c, j in c' (what "rigid" means for the kernel), the
+    class node moves by
+
+        x_c <- x_c - sum_{c'} E_{c c'} G_{c'},   E = eta_theta kappa,
+        G_{c'} = sum_{j in c'} g_j = nu (n_{c'} x_{c'} - sum_k C_{c'k} y_k) = dL/dx_{c'},
+
+    i.e. X <- X - E dL/dX, while the labels take Y <- Y - eta_y dL/dY.  With
+    dL/dZ = nu L_G(C) Z this is Z <- (I - nu H L_G) Z, H = blockdiag(E, eta_y I); the scalar
+    mapping (:func:`class_node_generator`) is E = eta_x I.  For E symmetric positive definite
+    H^{1/2} L_G H^{1/2} is symmetric and similar to H L_G, so the spectrum is real and >= 0;
+    eigenvalue 1 is the joint translation (0), eigenvalues 2..K the slow label-difference
+    modes (the convention of :func:`minimal_models.frustration.slow_eigenvalues`).
+
+    Symmetric noise, C = n [a (I - J/K) + J/K], a = 1 - pK/(K - 1), and the two-mode kernel
+    E = eta_c J/K + eta_z (I - J/K): C, E and D = n I all commute with the projectors J/K and
+    I - J/K, so the generator splits into
+    - the common mode: nu n [[eta_c, -eta_c], [-eta_y, eta_y]], eigenvalues 0 and
+      nu n (eta_c + eta_y) (fast; it moves the mean of classes and labels, which d_min does
+      not see), and
+    - K - 1 copies of the zero-sum block nu n [[eta_z, -eta_z a], [-eta_y a, eta_y]], whose
+      smaller eigenvalue is :func:`symmetric_noise_rate` with eta_x = eta_z.
+    So under symmetric noise the collapse rate depends on the zero-sum step only; the
+    common-mode step matters when C mixes the modes (unequal class sizes, sampled flips).
+    """
+    from .frustration import laplacian
+
+    C = validate_coupling(C)
+    E = _kernel(kernel, C.shape[0])
+    _, eta_y, nu = _rates(1.0, eta_y, nu)
+    lam_E, U_E = np.linalg.eigh(E)
+    sqrt_E = (U_E * np.sqrt(lam_E)) @ U_E.T
+    N, K = C.shape
+    sqrt_H = np.zeros((N + K, N + K))
+    sqrt_H[:N, :N] = sqrt_E
+    sqrt_H[N:, N:] = np.sqrt(eta_y) * np.eye(K)
+    S = sqrt_H @ laplacian(C) @ sqrt_H
+    lam = np.linalg.eigvalsh(0.5 * (S + S.T))
+    return nu * np.clip(lam, 0.0, None)[1:K]
+
+
+def kernel_trajectory(C, X0, Y0, steps: int, *, kernel, eta_y: float,
+                      nu: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""Class embeddings and labels after 0..steps GD steps of the rigid-class model with the
+    class-node step matrix E: Z <- (I - :func:`kernel_generator`) Z [RECONSTRUCTION/DERIVED].
+    Returns (X (steps+1, K, d), Y (steps+1, K, d)); E = eta_x I gives
+    :func:`class_node_trajectory`."""
+    C = validate_coupling(C)
+    steps = check.integer("steps", steps, minimum=0)
+    X0 = check.finite_array("X0", X0, ndim=2)
+    Y0 = check.finite_array("Y0", Y0, ndim=2)
+    if X0.shape[0] != C.shape[0] or Y0.shape[0] != C.shape[1] or X0.shape[1] != Y0.shape[1]:
+        raise ValueError(f"X0 {X0.shape} and Y0 {Y0.shape} must be ({C.shape[0]}, d) and "
+                         f"({C.shape[1]}, d) for C of shape {C.shape}")
+    step = np.eye(sum(C.shape)) - kernel_generator(C, kernel=kernel, eta_y=eta_y, nu=nu)
     Zs = [np.concatenate([X0, Y0])]
     for _ in range(steps):
         Zs.append(step @ Zs[-1])

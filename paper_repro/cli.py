@@ -184,9 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("name", nargs="?", default="all")
     repro.add_argument("--quick", action="store_true", help="small, fast settings")
     repro.add_argument("--out", default="out")
+    # the one objective registry (minimal_models.objectives.registry), filtered to what an
+    # encoder can train; the data sets of the encoder package
+    from simulations.encoders.data import DATASETS
+    from simulations.encoders.objectives import OBJECTIVES
+
     tr = sub.add_parser("train", help="train an encoder with an SSL objective, then evaluate it")
-    tr.add_argument("--objective", required=True)
-    tr.add_argument("--data", required=True)
+    tr.add_argument("--objective", required=True, choices=sorted(OBJECTIVES),
+                    metavar="OBJECTIVE", help="one of: " + ", ".join(sorted(OBJECTIVES)))
+    tr.add_argument("--data", required=True, choices=DATASETS, metavar="DATA",
+                    help="one of: " + ", ".join(DATASETS) + " (cifar: --set data_dir=PATH)")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a TrainConfig field (e.g. steps=200, dtype=bfloat16) or an "
                          "objective keyword as obj.NAME=VALUE")

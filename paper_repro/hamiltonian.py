@@ -13,8 +13,11 @@ HG_pendulum: the author's physics showcase (settings and metrics CONFIRMED in th
 explicit Euler vs leapfrog on the pendulum -- energy-drift heatmap, energy over time, momentum
 flip, phase-space area.
 
-The drawing lives in :mod:`figures.hamiltonian`; this module computes, collects the data in
-``xarray.Dataset``s and states the expected values.
+This module holds the settings, the expected values with their sources and the checks; the
+experiments run in :mod:`simulations.symplectic_toys` (sliced-W1 toy, shadow Hamiltonian,
+pendulum showcase) and :mod:`simulations.coupling_risk` (Monte Carlo risks), the closed forms
+are :mod:`minimal_models.hamiltonian_geometry` / :mod:`minimal_models.symplectic`, and the
+drawing lives in :mod:`figures.hamiltonian`.
 
 Commands: ``collapse-lab repro HG_price`` (and likewise ``HG_integrators``, ``HG_risk``,
 ``HG_pendulum``); add ``--quick`` for the small settings.
@@ -23,14 +26,21 @@ Commands: ``collapse-lab repro HG_price`` (and likewise ``HG_integrators``, ``HG
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from analysis.diagnostics import convergence_order, sliced_w1_profile, whiten_by_reference
+from analysis.diagnostics import convergence_order
 from figures.hamiltonian import plot_integrators, plot_pendulum, plot_price, plot_risk
 from minimal_models import hamiltonian_geometry as hg
-from minimal_models import symplectic as sp
+from simulations.coupling_risk import (contraction_risks, lift_risk, monte_carlo_risk,
+                                       random_contraction)
+from simulations.symplectic_toys import (  # noqa: F401  (moved; re-exported)
+    TOY_THETAS,
+    pendulum_showcase,
+    shadow_scaling,
+    toy_profiles,
+    toy_seed_spread,
+)
 
 from .base import Check, FigureConfig, FigureResult
 
@@ -82,9 +92,9 @@ def run_price(quick: bool) -> FigureResult:
     return FigureResult(plot_price(ds), checks, ds)
 
 
-# Figs. 7-9 toy (spec §3.2): the paper states only the integrator settings (CONFIRMED); the
-# initial law, the reference and the whitening are our RECONSTRUCTION.
-TOY_THETAS = 180
+# Figs. 7-9 toy (spec §3.2, run by simulations.symplectic_toys.toy_profiles): the paper states
+# only the integrator settings (CONFIRMED); the initial law, the reference and the whitening are
+# our RECONSTRUCTION.
 # Paper's values (Figs. 7-9 legends, CONFIRMED): Euler mean / max g, leapfrog mean / max g.
 TOY_PAPER = {"explicit Euler": (4.901, 7.215), "leapfrog": (0.0137, 0.0206)}
 # Seed-to-seed standard deviation of (Euler mean, Euler max, leapfrog mean, leapfrog max) of
@@ -94,49 +104,8 @@ TOY_SPREAD = {5000: (0.080, 0.134, 0.00016, 0.00025),
               20000: (0.030, 0.052, 0.00009, 0.000145)}
 
 
-def toy_profiles(seed: int, n: int) -> dict:
-    """Sliced-W1 profiles of Euler and leapfrog against the fine leapfrog reference, for one
-    draw of n initial states (spec §3.2 toy, RECONSTRUCTION)."""
-    rng = np.random.default_rng(seed)
-    q0 = jnp.asarray(rng.uniform(0.15, 0.85, n))
-    p0 = jnp.asarray(rng.uniform(-0.35, 0.35, n))
-    # jnp.sin acts elementwise: n independent pendulums V = 1 - cos q in one batch
-    ref = np.stack(sp.leapfrog(jnp.sin, q0, p0, 0.01, 2500), axis=1)
-    thetas = np.linspace(0, np.pi, TOY_THETAS, endpoint=False)
-    out = {}
-    for name, integrator in [("explicit Euler", sp.explicit_euler), ("leapfrog", sp.leapfrog)]:
-        model = np.stack(integrator(jnp.sin, q0, p0, 0.1, 250), axis=1)
-        out[name] = sliced_w1_profile(whiten_by_reference(model, ref),
-                                      whiten_by_reference(ref, ref), thetas)
-    out["theta"] = thetas
-    return out
-
-
-def toy_seed_spread(n: int, seeds) -> np.ndarray:
-    """Standard deviation over seeds of (Euler mean, Euler max, leapfrog mean, leapfrog max):
-    the sampling noise that sets the tolerance of the toy's checks (TOY_SPREAD)."""
-    rows = []
-    for seed in seeds:
-        toy = toy_profiles(seed, n)
-        rows.append([toy["explicit Euler"]["mean"], toy["explicit Euler"]["max"],
-                     toy["leapfrog"]["mean"], toy["leapfrog"]["max"]])
-    return np.std(np.array(rows), axis=0, ddof=1)
-
-
-def _shadow_scaling(hs, T=200.0):
-    """Peak-to-peak of H and of the KDK shadow Hamiltonian along pendulum leapfrog runs."""
-    V = lambda q: 1 - jnp.cos(q[0])  # noqa: E731
-    ptp_H, ptp_shadow = [], []
-    for h in hs:
-        def step(state, _, h=h):  # one scan per h: energies are computed inside the loop
-            q, p = sp.leapfrog(jax.grad(V), *state, h, 1)
-            return (q, p), (0.5 * p @ p + V(q), sp.modified_hamiltonian(V, q, p, h))
-
-        _, (H, Hs) = jax.lax.scan(step, (jnp.array([1.0]), jnp.array([0.3])), None,
-                                  length=int(round(T / h)))
-        ptp_H.append(float(np.ptp(H)))
-        ptp_shadow.append(float(np.ptp(Hs)))
-    return np.array(ptp_H), np.array(ptp_shadow)
+# moved to simulations.symplectic_toys; re-exported for existing imports
+_shadow_scaling = shadow_scaling
 
 
 def run_integrators(quick: bool) -> FigureResult:
@@ -144,7 +113,7 @@ def run_integrators(quick: bool) -> FigureResult:
     toy = toy_profiles(seed, n)
     schemes = ["explicit Euler", "leapfrog"]
     hs = np.array([0.4, 0.2, 0.1, 0.05])
-    ptp_H, ptp_shadow = _shadow_scaling(hs)
+    ptp_H, ptp_shadow = shadow_scaling(hs)
     slope_H = convergence_order(hs, ptp_H)
     slope_S = convergence_order(hs[1:], ptp_shadow[1:])  # h = 0.4 is outside the h^4 regime
     ds = xr.Dataset(
@@ -183,25 +152,12 @@ def run_risk(quick: bool) -> FigureResult:
     Sigma = A @ A.T / d + 0.2 * np.eye(d)
     trace = np.trace(Sigma)
 
-    def contraction():
-        U, _ = np.linalg.qr(rng.standard_normal((d, d)))
-        V, _ = np.linalg.qr(rng.standard_normal((d, d)))
-        return (U * rng.uniform(0, 1, d) ** rng.uniform(0.2, 3)) @ V.T
-
-    Ks = [contraction() for _ in range(300 if quick else 2000)]
-    size = [np.sum(K**2) / d for K in Ks]  # mean squared singular value of K
-    risk = [hg.optimal_predictive_risk(Sigma, hg.coupling_from_contraction(Sigma, K)) / trace
-            for K in Ks]
+    Ks = [random_contraction(d, rng) for _ in range(300 if quick else 2000)]
+    size, risk = contraction_risks(Sigma, Ks)
     Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    samples = {}
-    for name, K in [("C = 0", np.zeros((d, d))), ("C = 0.5 Sigma", 0.5 * np.eye(d)),
-                    ("random K", Ks[0]), ("orthogonal K", Q)]:
-        C = hg.coupling_from_contraction(Sigma, K)
-        Za, Zb = hg.sample_coupled_views(Sigma, C, n, rng)
-        B = np.linalg.lstsq(Za, Zb, rcond=None)[0]  # the best predictor of Z_b is linear
-        samples[name] = (hg.optimal_predictive_risk(Sigma, C),
-                         float(np.mean(np.sum((Zb - Za @ B) ** 2, axis=1))),
-                         float(np.max(np.abs(np.cov(Zb.T) - Sigma))), float(np.sum(K**2) / d))
+    samples = {name: monte_carlo_risk(Sigma, K, n, rng) for name, K in [
+        ("C = 0", np.zeros((d, d))), ("C = 0.5 Sigma", 0.5 * np.eye(d)), ("random K", Ks[0]),
+        ("orthogonal K", Q)]}
 
     # the lift: q_0 ~ pi_H pushed by its exact flow; predict q_t from q_0
     H, c = np.diag([1.0, 2, 3, 4]), 2.0
@@ -212,17 +168,8 @@ def run_risk(quick: bool) -> FigureResult:
         return np.sum((c / d) / lam * np.sin(np.sqrt(lam) * t) ** 2) / np.trace(Sigma_H)
 
     ts = np.linspace(0, 6, 121)
-    q0, p0 = hg.gibbs_lift_sample(H, c, n, jax.random.PRNGKey(0))
     t_mc = np.linspace(0.35, 5.95, 9)
-    lift = []
-    for t in t_mc:
-        qt = np.concatenate([q0, p0], axis=1) @ sp.quadratic_exact_flow(H, t).T[:, :d]
-        B = np.linalg.lstsq(q0, qt, rcond=None)[0]
-        lift.append((float(np.mean(np.sum((qt - q0 @ B) ** 2, axis=1))) / np.trace(Sigma_H),
-                     float(np.mean(np.einsum("ni,ij,nj->n", qt, H, qt))),
-                     float(np.max(np.abs(qt.T @ q0 / n - np.diag(np.cos(np.sqrt(lam) * t))
-                                         @ Sigma_H)))))
-    lift = np.array(lift)
+    lift = lift_risk(H, c, n, t_mc, jax.random.PRNGKey(0))
     names = list(samples)
     ds = xr.Dataset(
         {"contraction_size": ("draw", size), "contraction_risk": ("draw", risk),
@@ -269,10 +216,6 @@ def run_risk(quick: bool) -> FigureResult:
     return FigureResult(plot_risk(ds), checks, ds)
 
 
-def _pendulum_energy(q, p):
-    return 0.5 * p**2 + 1 - jnp.cos(q)
-
-
 # The author's physics showcase (CONFIRMED in the author's code, spec §3.2): pendulum
 # H = p^2/2 + 1 - cos q, dt = 0.1, 250 steps, explicit Euler ("SIGReg proxy") vs leapfrog.
 SHOWCASE = {"dt": 0.1, "n_steps": 250, "grid": 151, "q_range": (-np.pi, np.pi),
@@ -280,90 +223,16 @@ SHOWCASE = {"dt": 0.1, "n_steps": 250, "grid": 151, "q_range": (-np.pi, np.pi),
             "blob_half_width": 0.35, "blob_grid": 41, "flip_start": (0.5, 0.3)}
 
 
-def _showcase_heatmap(integ, grid):
-    """(H_T - H_0)/(H_0 + 1e-3) on the grid, H_0 <= 5e-3 masked, float32, q wrapped each step:
-    the author's heatmap definition."""
-    qs = np.linspace(*SHOWCASE["q_range"], grid, dtype=np.float32)
-    ps = np.linspace(*SHOWCASE["p_range"], grid, dtype=np.float32)
-    Q, P = np.meshgrid(qs, ps, indexing="ij")
-    q, p = jnp.asarray(Q), jnp.asarray(P)
-    qT, pT = sp.trajectory(integ, jnp.sin, q, p, SHOWCASE["dt"], SHOWCASE["n_steps"],
-                           wrap_q=True)
-    H0, HT = _pendulum_energy(q, p), _pendulum_energy(qT[-1], pT[-1])
-    assert H0.dtype == jnp.float32 and HT.dtype == jnp.float32  # the showcase's precision
-    return qs, ps, sp.showcase_energy_drift(H0, HT)
-
-
 def run_pendulum(quick: bool) -> FigureResult:
-    dt, n_steps = SHOWCASE["dt"], SHOWCASE["n_steps"]
-    schemes = [("explicit Euler", sp.explicit_euler), ("leapfrog", sp.leapfrog)]
-    names = [s for s, _ in schemes]
     grid = 61 if quick else SHOWCASE["grid"]
-    drift = {}
-    for name, integ in schemes:
-        qs, ps, drift[name] = _showcase_heatmap(integ, grid)
-
-    # energy over time: 256 uniform initial conditions (seed 0), float32, q wrapped each step,
-    # (H_t - H_0)/max(H_0, 1e-3) -- the author's band definition
-    rng = np.random.default_rng(SHOWCASE["seed"])
-    q0 = jnp.asarray(rng.uniform(*SHOWCASE["q_range"], SHOWCASE["n_ic"]), dtype=jnp.float32)
-    p0 = jnp.asarray(rng.uniform(*SHOWCASE["p_range"], SHOWCASE["n_ic"]), dtype=jnp.float32)
-    quantiles = [0.1, 0.25, 0.5, 0.75, 0.9]
-    bands = {}
-    for name, integ in schemes:
-        q_t, p_t = sp.trajectory(integ, jnp.sin, q0, p0, dt, n_steps, wrap_q=True)
-        H_t = _pendulum_energy(q_t, p_t)
-        rel = sp.showcase_energy_drift(H_t[:1], H_t, denominator="floor", mask_below=None)
-        bands[name] = np.quantile(rel, quantiles, axis=1)
-
-    # Liouville blob: float64, q unwrapped (wrapping is discontinuous in phase space), the
-    # author's triangulation of the mapped grid
-    half, centre = SHOWCASE["blob_half_width"], SHOWCASE["blob_centre"]
     grids = (SHOWCASE["blob_grid"],) if quick else (41, 81)  # I11 ratios are per grid
-    edge = np.linspace(-half, half, 400)  # a finely sampled boundary, drawn as a curve
-    zeros = 0 * edge
-    boundary = np.concatenate([np.stack([edge, -half + zeros]), np.stack([half + zeros, edge]),
-                               np.stack([edge[::-1], half + zeros]),
-                               np.stack([-half + zeros, edge[::-1]])], axis=1)
-    bq, bp = boundary[0] + centre[0], boundary[1] + centre[1]
-    areas, flips, flips_ours, blob = {}, {}, {}, {}
-    start = (jnp.array([SHOWCASE["flip_start"][0]]), jnp.array([SHOWCASE["flip_start"][1]]))
-    for name, integ in schemes:
-        areas[name] = {g: sp.liouville_area_ratio(integ, jnp.sin, centre=centre, half_width=half,
-                                                  n_grid=g, dt=dt, n_steps=n_steps)
-                       for g in grids}
-        flips[name] = sp.momentum_flip_error(integ, jnp.sin, *start, dt, n_steps,
-                                             metric="wrapped_l2")
-        flips_ours[name] = sp.momentum_flip_error(integ, jnp.sin, *start, dt, n_steps,
-                                                  metric="max_abs")
-        q1, p1 = integ(jnp.sin, jnp.asarray(bq), jnp.asarray(bp), dt, n_steps)
-        blob[name] = (np.stack([bq, np.asarray(q1)]), np.stack([bp, np.asarray(p1)]))
-
-    # the exact Euler area ratio: the blob mean of det D Phi = prod_k (1 + dt^2 cos q_k), the
-    # determinant of one explicit-Euler step being det(I + dt^2 V'') (spec §3.1, DERIVED)
-    mid = centre[0] - half + (np.arange(101) + 0.5) / 101 * 2 * half
-    Qm, Pm = np.meshgrid(mid, mid - centre[0] + centre[1], indexing="ij")
-    q_path, _ = sp.trajectory(sp.explicit_euler, jnp.sin, jnp.asarray(Qm), jnp.asarray(Pm), dt,
-                              n_steps)
-    exact_euler_area = float(np.mean(np.prod(1 + dt**2 * np.cos(np.asarray(q_path[:-1])), axis=0)))
-
-    ds = xr.Dataset(
-        {"drift": (("scheme", "q0", "p0"), np.array([drift[s] for s in names])),
-         "energy_quantiles": (("scheme", "quantile", "time"), np.array([bands[s] for s in names])),
-         "blob_q": (("scheme", "time_index", "boundary"), np.array([blob[s][0] for s in names])),
-         "blob_p": (("scheme", "time_index", "boundary"), np.array([blob[s][1] for s in names])),
-         "area_ratio": ("scheme", [areas[s][SHOWCASE["blob_grid"]] for s in names]),
-         "flip_error": ("scheme", [flips[s] for s in names]),
-         "flip_error_max_abs_ours": ("scheme", [flips_ours[s] for s in names])},
-        coords={"scheme": names, "q0": qs, "p0": ps, "quantile": quantiles,
-                "time": dt * np.arange(n_steps + 1), "time_index": [0, n_steps]},
-        attrs={"T": dt * n_steps, "dt": dt, "n_steps": n_steps, "heatmap_grid": grid,
-               "heatmap_linthresh": 1e-2,
-               "heatmap_label": ("$(H_T - H_0)/(H_0 + 10^{-3})$\n"
-                                 "(black: $H_0 \\leq 5\\cdot10^{-3}$, masked)"),
-               "energy_label": r"$(H_t - H_0)/\max(H_0, 10^{-3})$",
-               "title": (f"Author's pendulum showcase: explicit Euler vs leapfrog "
-                         f"(dt = {dt:g}, {n_steps} steps; settings and metrics CONFIRMED)")})
+    ds, extra = pendulum_showcase(SHOWCASE, grid, grids)
+    names = list(ds["scheme"].values)
+    drift = {s: ds["drift"].sel(scheme=s).values for s in names}
+    bands = {s: ds["energy_quantiles"].sel(scheme=s).values for s in names}
+    flips = {s: float(ds["flip_error"].sel(scheme=s)) for s in names}
+    flips_ours = {s: float(ds["flip_error_max_abs_ours"].sel(scheme=s)) for s in names}
+    areas, exact_euler_area = extra["areas"], extra["exact_euler_area"]
 
     showcase = "author's showcase code (CONFIRMED); spec I10/I11"
     e, lf = "explicit Euler", "leapfrog"

@@ -6,8 +6,8 @@ papers' headline comparisons reproduced side by side as scaled-down analogues.
   d_min (minus the same seed's p = 0 drift) against :mod:`minimal_models.label_noise`
   (rigid-class coupling = confusion counts; slow eigenvalue of nu H L_G(C) with the label step
   and the encoder's calibrated class-node step eta_x = eta_theta kappa, see
-  :func:`calibrate_encoder_rate`; the adiabatic bound eta_x = inf alongside); then Model B's
-  shared head + stop-gradient on the same runs.
+  :func:`simulations.encoders.label_noise.calibrate_encoder_rate`; the adiabatic bound
+  eta_x = inf alongside); then Model B's shared head + stop-gradient on the same runs.
 - ``VAL_hamjepa`` (arXiv:2605.20107 §9 digits analogue): SIGReg vs HamJEPA vs MLP-HJEPA, kNN,
   linear probe, effective rank, next to the paper's CIFAR-100 numbers.
 - ``VAL_hypersolid`` (arXiv:2601.21255): Hypersolid vs VICReg vs SIGReg, probes and the geometry
@@ -16,6 +16,11 @@ papers' headline comparisons reproduced side by side as scaled-down analogues.
 Paper numbers are labelled as the paper's CIFAR-100 values; ours are a scaled-down analogue on
 sklearn digits / a Gaussian mixture, and a check on them says whether the *direction* of the
 effect reproduces.  Every free choice is RECONSTRUCTION.
+
+This module holds the configs, the papers' numbers and the checks; the computations live in
+:mod:`analysis.label_noise_rates` (measured vs predicted rates), :mod:`simulations.rigid_class`
+(the embedding-only model), :mod:`simulations.encoders.label_noise` (training with label
+embeddings) and :mod:`simulations.ssl_experiments` (train and evaluate one SSL method).
 
 Commands: ``collapse-lab repro VAL_theory_rates --quick`` (also VAL_hamjepa, VAL_hypersolid);
 the CIFAR-100 runs of the Hamiltonian paper: :data:`CIFAR100_RUNS` (see :func:`cifar100_config`).
@@ -29,8 +34,20 @@ import os
 import numpy as np
 import xarray as xr
 
-from analysis.timescales import fit_decay_rate
-from minimal_models import label_noise
+from analysis.label_noise_rates import (  # noqa: F401  (moved to analysis; re-exported)
+    collapse_window,
+    measured_rate,
+    theory_rates_dataset,
+)
+from simulations.ssl_experiments import (  # noqa: F401  (moved to simulations; re-exported)
+    _METRICS,
+    _RUN_CACHE,
+    _readouts,
+    methods_dataset,
+    shifted_test_images,
+    ssl_config,
+    ssl_run,
+)
 
 from .base import Check, FigureConfig, FigureResult
 
@@ -53,7 +70,7 @@ def _finding(result: FigureResult, text: str) -> FigureResult:
 
 def _theory_runs(quick: bool):
     """(name, LabelNoiseRun) pairs: Gaussian mixture + MLP always; digits in full mode."""
-    from simulations.label_training import LabelNoiseRun
+    from simulations.encoders.label_noise import LabelNoiseRun
 
     ps = (0.0, 0.05, 0.1, 0.2, 0.3)
     gm = LabelNoiseRun(data="gaussian_mixture", encoder="mlp", frustrations=ps,
@@ -70,115 +87,25 @@ def _theory_runs(quick: bool):
     return runs
 
 
-def collapse_window(d_min, *, upper: float = 0.7, lower: float = 0.05):
-    """Fit window of the slow phase: from the first step with d_min <= upper x d_min(0) to the
-    first step with d_min <= lower x d_min(0) (or the end).  RECONSTRUCTION: the run starts at
-    the slow phase (labels at their class means), so d_min(0) is the separated level."""
-    d = np.asarray(d_min)
-    below_u = np.flatnonzero(d <= upper * d[0])
-    below_l = np.flatnonzero(d <= lower * d[0])
-    start = int(below_u[0]) if below_u.size else len(d) - 1
-    end = int(below_l[0]) if below_l.size else len(d) - 1
-    return start, end
+def __getattr__(name):
+    # calibrate_encoder_rate moved to the encoder package; re-exported lazily so that importing
+    # the figure registry does not import the encoder stack
+    if name == "calibrate_encoder_rate":
+        from simulations.encoders.label_noise import calibrate_encoder_rate
 
-
-def measured_rate(d_min) -> float:
-    """Per-step decay rate of d_min fitted on :func:`collapse_window` (NaN when the window holds
-    fewer than 5 steps, i.e. no collapse phase was reached: then the last half is fitted; NaN
-    for a diverged run)."""
-    d = np.asarray(d_min, dtype=np.float64)
-    if not np.all(np.isfinite(d)) or d[0] <= 0:
-        return float("nan")  # a diverged run is marked, never fitted
-    start, end = collapse_window(d)
-    if end - start < 5:
-        # never fell to 70 %: fit the last half (a slow drift, or a protected run)
-        start, end = len(d) // 2, len(d) - 1
-    steps = np.arange(len(d), dtype=np.float64)
-    return float(fit_decay_rate(steps, d, window=(start, end))["rate"])
-
-
-def calibrate_encoder_rate(run, *, steps: int = 12) -> float:
-    r"""Effective class-node step eta_x = eta_theta kappa of an encoder (RECONSTRUCTION).
-
-    A clean (p = 0) run with random labels: the alignment residual u_c = mean_c x - y_c of a
-    star (spec §2.6a in class-node form) decays per GD step by 1 - nu n (eta_x + eta_y), so a
-    fit of its first ``steps`` steps gives eta_x = mu/(nu n) - eta_y with
-    mu = 1 - exp(-rate), n = N/K.  This is the effective-learning-rate rescaling of the
-    encoder: its within-class neural tangent kernel times its step."""
-    from simulations.label_training import train_label_embeddings
-
-    cal = train_label_embeddings(dataclasses.replace(
-        run, frustrations=(0.0,), label_init="random", label_scale=1.0, steps=steps))
-    u = cal["align_residual"].values[0]                                      # (seed, step)
-    rates = [fit_decay_rate(np.arange(steps, dtype=float), row,
-                            window=(0, steps - 1))["rate"] for row in u]
-    mu = 1.0 - np.exp(-float(np.mean(rates)))
-    n_bar = cal.attrs["n_samples"] / cal.attrs["n_classes"]
-    return max(mu / (cal.attrs["nu"] * n_bar) - run.lr_labels, 1e-12)
-
-
-def theory_rates_dataset(ds: xr.Dataset, lr_labels: float, eta_x: float = np.inf) -> xr.Dataset:
-    """Measured and predicted rates per (frustration, seed): ``measured`` (fit of d_min), ``excess`` (minus the same seed's p = 0 rate),
-    ``predicted`` (per-step rate of the run's confusion counts with class-node step ``eta_x``
-    -- inf: adiabatic -- mean of the K - 1 modes), ``predicted_lo``/``_hi`` (slowest /
-    fastest mode), ``predicted_adiabatic`` (eta_x = inf), ``memorisation`` at the end of the
-    fit window."""
-    nu = float(ds.attrs["nu"])
-    shape = (ds.sizes["frustration"], ds.sizes["seed"])
-    out = {k: np.zeros(shape) for k in ("measured", "predicted", "predicted_lo",
-                                        "predicted_hi", "predicted_adiabatic",
-                                        "memorisation", "d_min_end_ratio")}
-    for i, p in enumerate(ds["frustration"].values):
-        for j, s in enumerate(ds["seed"].values):
-            d = ds["d_min"].values[i, j]
-            out["measured"][i, j] = measured_rate(d)
-            C = ds["C"].values[i, j]
-            rates = label_noise.per_step_rate(
-                label_noise.class_node_rates(C, eta_x=eta_x, eta_y=lr_labels, nu=nu))
-            out["predicted"][i, j] = rates.mean()
-            out["predicted_adiabatic"][i, j] = label_noise.per_step_rate(
-                label_noise.adiabatic_rates(C, eta_y=lr_labels, nu=nu)).mean()
-            out["predicted_lo"][i, j], out["predicted_hi"][i, j] = rates.min(), rates.max()
-            _, end = collapse_window(d)
-            out["memorisation"][i, j] = ds["memorisation"].values[i, j, end]
-            out["d_min_end_ratio"][i, j] = d[-1] / d[0]
-    if 0.0 in ds["frustration"].values:
-        # label-noise part of the rate: minus the same seed's p = 0 drift (capacity frustration)
-        i0 = int(np.flatnonzero(ds["frustration"].values == 0.0)[0])
-        out["excess"] = out["measured"] - out["measured"][i0][None, :]
-    return xr.Dataset({k: (("frustration", "seed"), v) for k, v in out.items()},
-                      coords={"frustration": ds["frustration"], "seed": ds["seed"]},
-                      attrs={"reconstruction": 1, "lr_labels": lr_labels, "nu": nu,
-                             "eta_x": eta_x})
+        return calibrate_encoder_rate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _embedding_only_check() -> Check:
-    """The rigid-class embedding-only model through the shared Model A loss: the fitted d_min
-    rate equals the predicted per-step rate (exact up to round-off)."""
-    import jax
-    import jax.numpy as jnp
+    """The rigid-class embedding-only model through the shared Model A loss (K = 4, n = 30,
+    d = 5, p = 0.3, 60 unit GD steps): the fitted d_min rate equals the predicted per-step
+    rate (exact up to round-off)."""
+    from simulations.rigid_class import rigid_class_rates
 
-    from analysis.collapse import d_min
-    from minimal_models.objectives.collapse_models import model_a_loss
-
-    K, n, d, p = 4, 30, 5, 0.3
-    classes = np.repeat(np.arange(K), n)
-    labels = label_noise.flip_labels(classes, K, p, seed=0, mode="symmetric")
-    A = jnp.asarray(label_noise.sample_coupling(labels, K))
-    rng = np.random.default_rng(1)
-    Xc, Y = jnp.asarray(rng.standard_normal((K, d))), jnp.asarray(0.1 * rng.standard_normal((K, d)))
-    nu = 1.0 / (K * n)
-    grad = jax.jit(jax.grad(lambda X_, Y_: model_a_loss(X_[classes], Y_, A, nu=nu), (0, 1)))
-    dm = []
-    for _ in range(60):
-        dm.append(float(d_min(Y)))
-        gx, gy = grad(Xc, Y)
-        Xc, Y = Xc - gx, Y - gy
-    fit = fit_decay_rate(np.arange(60.0), np.asarray(dm), window=(30, 59))["rate"]
-    pred = label_noise.per_step_rate(label_noise.symmetric_noise_rate(K, n, p, eta_x=1.0,
-                                                                      eta_y=1.0, nu=nu))
+    r = rigid_class_rates(4, 30, 5, 0.3, steps=60)
     return Check("embedding-only rigid-class model: fitted rate / predicted per-step rate",
-                 1.0, float(fit / pred), rtol=1e-3,
+                 1.0, r["fit"] / r["predicted"], rtol=1e-3,
                  source="RECONSTRUCTION: exact for the embedding-only model (label_noise)")
 
 
@@ -187,7 +114,7 @@ RATE_TOLERANCE = 0.35
 
 def run_theory_rates(quick: bool) -> FigureResult:
     from figures.validation import plot_theory_rates
-    from simulations.label_training import train_label_embeddings
+    from simulations.encoders.label_noise import calibrate_encoder_rate, train_label_embeddings
 
     checks = [_embedding_only_check()]
     per_run, notes = {}, []
@@ -268,125 +195,6 @@ HAMJEPA_PAPER = {  # CONFIRMED: spec hamiltonian_geometry.md §6.2-§6.3 (CIFAR-
     "erank_30ep": {"sigreg": 109.73, "hamjepa_q": 125.58},
 }
 HYPERSOLID_PAPER = {"cifar100_linear_gain_over_vicreg": 4.29}  # CONFIRMED (abstract), spec ssl §1
-
-_RUN_CACHE: dict = {}
-
-
-def ssl_config(objective: str, seed: int, quick: bool, *, data: str = "digits"):
-    """The TrainConfig of one SSL run of the analogue (spec hamiltonian_geometry.md §9,
-    RECONSTRUCTION): quick = MLP encoder, 60 steps, batch 128; full = the digits CNN, 1000
-    steps, batch 256.  Gradient clip 1.0 for every method (§9)."""
-    from simulations.encoders.config import TrainConfig
-
-    if quick:
-        return TrainConfig(objective=objective, data=data, encoder="mlp", out_dim=64,
-                           steps=60, steps_per_dispatch=60, batch_size=128, seed=seed,
-                           clip_norm=1.0)
-    return TrainConfig(objective=objective, data=data,
-                       encoder="digits_cnn" if data == "digits" else "mlp",
-                       steps=1000, steps_per_dispatch=50, batch_size=256, seed=seed,
-                       clip_norm=1.0)
-
-
-def shifted_test_images(data, *, seed: int = 0):
-    """Protocol (b) of spec §9: the test set with one fixed random +-1 pixel translation per
-    image (background fill), for headroom (clean digits saturate)."""
-    rng = np.random.default_rng(seed)
-    x = np.asarray(data.x_test)
-    out = np.zeros_like(x)
-    shifts = rng.integers(-1, 2, size=(len(x), 2))
-    for i, (dy, dx) in enumerate(shifts):
-        out[i] = np.roll(x[i], (int(dy), int(dx)), axis=(-2, -1))
-        if dy:
-            out[i][..., 0 if dy > 0 else -1, :] = 0
-        if dx:
-            out[i][..., :, 0 if dx > 0 else -1] = 0
-    return out
-
-
-def _readouts(objective):
-    return ("q", "p", "z") if objective in ("hamjepa", "mlp_hjepa") else ("z",)
-
-
-def ssl_run(objective: str, seed: int, quick: bool, *, data: str = "digits") -> dict:
-    """Train one method (cached per process, so SIGReg is shared by VAL_hamjepa and
-    VAL_hypersolid) and evaluate its frozen features: kNN@20 and best-over-k (clean and
-    shifted test sets), linear probe, erank / PR, mean cosine, and the geometry analyses of
-    the SSL spec; plus the final violation fraction for Hypersolid."""
-    import importlib
-
-    from analysis import geometry, probes
-
-    cfg = ssl_config(objective, seed, quick, data=data)
-    key = cfg.to_json()
-    if key in _RUN_CACHE:
-        return _RUN_CACHE[key]
-    tr = importlib.import_module("simulations.encoders.train")
-    res = tr.train(cfg, progress=False)
-    ds = res.data
-    f_tr = tr.encode(res.encoder, res.state, ds.standardised("train"))
-    f_te = tr.encode(res.encoder, res.state, ds.standardised("test"))
-    shifted = None
-    if ds.name == "digits":
-        x_sh = shifted_test_images(ds)
-        x_sh = ((x_sh.astype(np.float32) / ds.scale - ds.mean) / ds.std).astype(np.float32)
-        shifted = tr.encode(res.encoder, res.state, x_sh)
-    ks = (1, 5, 10, 20, 50)
-    out = {"loss_final": float(res.metrics["loss"].values[-1])}
-    if "frac_violating" in res.metrics:
-        out["frac_violating"] = np.asarray(res.metrics["frac_violating"].values, float)
-    for r in _readouts(objective):
-        knn = probes.knn_accuracy(f_tr[r], ds.y_train, f_te[r], ds.y_test, ks=ks)
-        out[f"{r}/knn20"] = knn[20]
-        out[f"{r}/knn_best"] = knn["best"][1]
-        if shifted is not None:
-            out[f"{r}/knn20_shift"] = probes.knn_accuracy(f_tr[r], ds.y_train, shifted[r],
-                                                          ds.y_test, ks=(20,))[20]
-        # 200 epochs at lr 1e-2: the probe converges on every readout (20 epochs at 1e-3 left a
-        # q-only probe at 41% beside 95% kNN; measured, same cost since compilation dominates)
-        out[f"{r}/linear"] = probes.linear_probe(
-            f_tr[r], ds.y_train, f_te[r], ds.y_test, epochs=200, lr=1e-2,
-            n_classes=ds.n_classes, seed=seed)["test_acc"]
-        mon = geometry.collapse_monitor(f_tr[r])
-        out[f"{r}/erank"], out[f"{r}/pr"] = mon["erank"], mon["pr"]
-        out[f"{r}/mean_cosine"] = mon["mean_cosine"]
-        out[f"{r}/separation"] = geometry.centroid_separation(f_te[r], ds.y_test)
-        out[f"{r}/correlation"] = geometry.feature_correlation(f_tr[r])
-        out[f"{r}/diversity"] = geometry.intra_class_diversity(f_te[r], ds.y_test)["ratio"]
-        if r in ("q", "z"):
-            lam = geometry.covariance_spectrum(f_tr[r])
-            out[f"{r}/spectrum"] = np.sort(np.asarray(lam))[::-1]
-    _RUN_CACHE[key] = out
-    return out
-
-
-_METRICS = ("knn20", "knn_best", "knn20_shift", "linear", "erank", "pr", "mean_cosine",
-            "separation", "correlation", "diversity")
-
-
-def methods_dataset(rows: dict, seeds) -> xr.Dataset:
-    """rows: method label -> (objective, readout, results).  Dims (model, seed) per metric
-    (the dimension is not called "method": that name is a keyword of ``DataArray.sel``)."""
-    data = {m: np.full((len(rows), len(seeds)), np.nan) for m in _METRICS}
-    spectra = {}
-    for i, (label, (objective, readout, results)) in enumerate(rows.items()):
-        for j, res in enumerate(results):
-            for m in _METRICS:
-                data[m][i, j] = res.get(f"{readout}/{m}", np.nan)
-            if f"{readout}/spectrum" in res:
-                spectra.setdefault(label, []).append(res[f"{readout}/spectrum"])
-    ds = xr.Dataset({m: (("model", "seed"), v) for m, v in data.items()},
-                    coords={"model": list(rows), "seed": list(seeds)},
-                    attrs={"reconstruction": 1})
-    if spectra:
-        width = min(min(len(s) for s in v) for v in spectra.values())
-        spec = np.full((len(rows), width), np.nan)
-        for i, label in enumerate(rows):
-            if label in spectra:
-                spec[i] = np.mean([s[:width] / s.sum() for s in spectra[label]], axis=0)
-        ds["spectrum"] = (("model", "component"), spec)
-    return ds
-
 
 def _direction(name, ds, a, b, metric, paper_text, *, source):
     delta = ds[metric].sel(model=a) - ds[metric].sel(model=b)

@@ -10,12 +10,12 @@ import importlib
 
 _NAMES = {
     "SOLVERS": "flow", "SUCCESS": "flow", "FlowSolution": "flow", "solve_flow": "flow",
-    "solve_flow_scipy": "flow",
+    "solve_flow_scipy": "flow", "SolverResult": "results",
     "FrustrationFlow": "frustration_flow", "StopGradFlow": "stopgrad_flow",
     "MeanFieldFlow": "meanfield_flow", "TeacherStudentFlow": "teacher_student_flow",
     "LabelNoiseRun": "label_training", "train_label_embeddings": "label_training",
     "SweepSpec": "sweep", "SweepableModel": "sweep", "open_sweep": "sweep", "run_sweep": "sweep",
-    "sweep_fingerprint": "sweep",
+    "sweep_fingerprint": "sweep", "StoreLockedError": "store",
 }
 
 __all__ = sorted(_NAMES)

@@ -8,6 +8,15 @@ path through :func:`scipy.integrate.solve_ivp` (DOP853, LSODA, ...).
 
 The state z may be any pytree of arrays (a dict or tuple of X, Y, W, ...): diffrax integrates
 pytrees natively, and the SciPy path ravels the leaves into one vector and back.
+
+Every path reports its status as a :class:`~simulations.results.SolverResult` code (0 =
+``SUCCESS``): diffrax's ``RESULTS`` are mapped onto it by name, SciPy's status and message
+likewise, and the lean solver writes it itself.  ``NONFINITE`` marks a solve that NaN/inf
+stopped (diffrax and SciPy on their own report the step-size loop that follows: max_steps, or
+a step too small): on every path when the vector field is NaN/inf at the last accepted state
+(NaN parameters, say); on the lean and SciPy paths also when the steps that failed met NaN/inf
+(a blow-up, or a stall at the edge of the region where the vector field is finite), which
+diffrax reports as ``MAX_STEPS_REACHED``.
 """
 
 from __future__ import annotations
@@ -22,18 +31,21 @@ require_x64()
 
 from minimal_models import validation as check
 
-__all__ = ["FlowSolution", "SOLVERS", "solve_flow", "solve_flow_scipy", "SUCCESS"]
+from .results import SolverResult, from_diffrax, from_scipy
 
-SUCCESS = 0  # diffrax's RESULTS.successful; any other code marks a failed solve
+__all__ = ["FlowSolution", "SOLVERS", "solve_flow", "solve_flow_scipy", "SUCCESS", "SolverResult"]
+
+SUCCESS = SolverResult.SUCCESS  # == 0; any other code marks a failed solve
 DIFFRAX_SOLVERS = ("dopri8", "dopri5", "tsit5", "kvaerno5")
 LEAN_SOLVERS = {"dopri8-lean": "dop853", "dopri5-lean": "dopri5"}  # simulations.rk
 SOLVERS = DIFFRAX_SOLVERS + tuple(LEAN_SOLVERS)
 
 
 class FlowSolution(NamedTuple):
-    """Trajectory ``zs`` at times ``ts``: z0's pytree with a leading len(ts) axis on every leaf; ``result`` is 0 on success
-    (diffrax's RESULTS code otherwise, and then ``zs`` holds NaN from the failed interval on);
-    ``num_steps`` counts accepted and rejected steps."""
+    """Trajectory ``zs`` at times ``ts``: z0's pytree with a leading len(ts) axis on every leaf;
+    ``result`` a :class:`~simulations.results.SolverResult` code, 0 on success (otherwise
+    ``zs`` holds NaN from the failed interval on); ``num_steps`` counts accepted and rejected
+    steps (function evaluations on the SciPy path)."""
 
     ts: object
     zs: object
@@ -75,15 +87,16 @@ def solve_flow(
     Adaptive steps with a PID controller at ``rtol``/``atol``.  By default one solve saves at
     ``ts`` through the solver's dense output.  ``restart_at_outputs=True`` restarts the solve
     at every output time instead, so each saved state is a step end point (``max_steps`` then
-    applies per interval).  ``result`` is 0 on success, else the first failure's diffrax
-    RESULTS code; states from the failure on are NaN.  Works on concrete arrays and under
-    ``jit``/``vmap`` (then ``ts`` must be an array argument of fixed length).
+    applies per interval).  ``result`` is a :class:`~simulations.results.SolverResult` code:
+    0 on success, else the first failure's (diffrax's RESULTS mapped by name; ``NONFINITE``
+    when the vector field is NaN/inf at the last accepted state); states from the failure on
+    are NaN.  Works on concrete arrays and under ``jit``/``vmap`` (then ``ts`` must be an
+    array argument of fixed length).
 
     ``solver``: a diffrax solver (``dopri8``, ``dopri5``, ``tsit5``, ``kvaerno5``), or a lean
     solver of :mod:`simulations.rk` (``dopri8-lean``, ``dopri5-lean``: the same tableaus in one
     small ``lax.while_loop`` that lands on every output time; fast to compile and cacheable
-    across processes; ``result`` 1 = max_steps reached, 2 = non-finite state; ``dt0`` and
-    ``restart_at_outputs`` do not apply).
+    across processes; ``dt0`` and ``restart_at_outputs`` do not apply).
     """
     import jax
     import jax.numpy as jnp
@@ -108,13 +121,17 @@ def solve_flow(
     term, stepper = diffrax.ODETerm(vector_field), _diffrax_solver(solver)
     controller = diffrax.PIDController(rtol=rtol, atol=atol)
     if not restart_at_outputs:
+        # a second save of t1 keeps the last accepted state: after a failure, where it stopped
+        saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts), diffrax.SubSaveAt(t1=True)])
         sol = diffrax.diffeqsolve(term, stepper, t0=0.0, t1=ts[-1], dt0=dt0, y0=z0, args=args,
-                                  saveat=diffrax.SaveAt(ts=ts), stepsize_controller=controller,
+                                  saveat=saveat, stepsize_controller=controller,
                                   max_steps=max_steps, throw=throw)
+        (ys, y_last), (_, t_last) = sol.ys, sol.ts
         # diffrax leaves inf at the times it did not reach; mark them as missing, not numbers
-        zs = jax.tree_util.tree_map(lambda y: jnp.where(jnp.isfinite(y), y, jnp.nan), sol.ys)
-        return FlowSolution(ts=ts, zs=zs, result=sol.result._value,
-                            num_steps=sol.stats["num_steps"])
+        zs = jax.tree_util.tree_map(lambda y: jnp.where(jnp.isfinite(y), y, jnp.nan), ys)
+        z_last = jax.tree_util.tree_map(lambda y: y[0], y_last)
+        result = _diffrax_result(sol.result, vector_field, t_last[0], z_last, args)
+        return FlowSolution(ts=ts, zs=zs, result=result, num_steps=sol.stats["num_steps"])
 
     def interval(z, bounds):
         # one adaptive solve per output interval: the loop carries only the state, and every
@@ -124,16 +141,30 @@ def solve_flow(
                                   saveat=diffrax.SaveAt(t1=True), stepsize_controller=controller,
                                   max_steps=max_steps, throw=throw)
         z_end = jax.tree_util.tree_map(lambda y: y[0], sol.ys)
-        return z_end, (z_end, sol.result._value, sol.stats["num_steps"])
+        result = _diffrax_result(sol.result, vector_field, sol.ts[0], z_end, args)
+        return z_end, (z_end, result, sol.stats["num_steps"])
 
     starts = jnp.concatenate([jnp.zeros(1, ts.dtype), ts[:-1]])
     _, (zs, results, steps) = jax.lax.scan(interval, z0, (starts, ts))
-    failed = results != 0
-    result = jnp.where(failed.any(), results[jnp.argmax(failed)], 0)
+    failed = results != SUCCESS
+    result = jnp.where(failed.any(), results[jnp.argmax(failed)], jnp.int32(SUCCESS))
     after_failure = jnp.cumsum(failed) > 0
     zs = jax.tree_util.tree_map(
         lambda y: jnp.where(after_failure.reshape((-1,) + (1,) * (y.ndim - 1)), jnp.nan, y), zs)
     return FlowSolution(ts=ts, zs=zs, result=result, num_steps=steps.sum())
+
+
+def _diffrax_result(result, vector_field, t_last, z_last, args):
+    """diffrax's RESULTS item -> SolverResult code; a failed solve whose vector field is NaN/inf
+    at its last accepted state is NONFINITE (diffrax itself reports the max_steps that the
+    rejected steps then run into)."""
+    import jax
+    import jax.numpy as jnp
+
+    code = from_diffrax(result)
+    f_last = jax.tree_util.tree_leaves(vector_field(t_last, z_last, args))
+    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in f_last]))
+    return jnp.where((code != SUCCESS) & ~finite, jnp.int32(SolverResult.NONFINITE), code)
 
 
 def solve_flow_scipy(
@@ -154,7 +185,10 @@ def solve_flow_scipy(
     By default the solve restarts at every output time, so each saved state is a step end
     point accurate to ``rtol``; ``dense_output=True`` uses SciPy's interpolant via ``t_eval``
     instead (one solve, but DOP853's interpolant can be far less accurate than its steps).
-    ``result`` is 0 on success and 1 otherwise; ``num_steps`` counts function evaluations.
+    ``result`` is a :class:`~simulations.results.SolverResult`: ``SUCCESS``, ``NONFINITE``
+    (a NaN/inf state, or a failure after the vector field returned NaN/inf),
+    ``STEP_SIZE_TOO_SMALL`` (SciPy's step-size failure) or ``SOLVER_FAILED`` (any other);
+    on failure ``zs`` is NaN.  ``num_steps`` counts function evaluations.
     """
     from scipy.integrate import solve_ivp
 
@@ -163,24 +197,38 @@ def solve_flow_scipy(
     _check_times(ts)
     ravel, unravel = _raveller(z0)
 
+    saw_nonfinite = []  # SciPy only sees the step-size loop a NaN/inf vector field causes
+
     def rhs(t, y):
-        return ravel(vector_field(t, unravel(y), args))
+        dy = ravel(vector_field(t, unravel(y), args))
+        if not saw_nonfinite and not np.all(np.isfinite(dy)):
+            saw_nonfinite.append(t)
+        return dy
 
     y0 = ravel(z0)
+    if not np.all(np.isfinite(rhs(0.0, y0))):  # SciPy's step-size search loops forever on NaN
+        nan = np.full((len(ts), y0.size), np.nan)
+        return FlowSolution(ts=ts, zs=unravel(nan, batch=len(ts)), result=SolverResult.NONFINITE,
+                            num_steps=1)
     if dense_output:
         out = solve_ivp(rhs, (0.0, ts[-1]), y0, method=method, t_eval=ts,
                         rtol=rtol, atol=atol)
-        ok, nfev, ys = out.status == 0, out.nfev, out.y.T
+        status, message, nfev, ys = out.status, out.message, out.nfev, out.y.T
     else:
-        ys, y, t_prev, ok, nfev = [], y0, 0.0, True, 0
+        ys, y, t_prev, status, message, nfev = [], y0, 0.0, 0, "", 0
         for t in ts:
-            if t > t_prev:
+            if t > t_prev and status == 0 and np.all(np.isfinite(y)):  # else failed: stop
                 out = solve_ivp(rhs, (t_prev, t), y, method=method, rtol=rtol, atol=atol)
-                ok, nfev, y, t_prev = ok and out.status == 0, nfev + out.nfev, out.y[:, -1], t
+                status, message = out.status, out.message
+                nfev, y, t_prev = nfev + out.nfev, out.y[:, -1], t
             ys.append(y)
-    ys = np.asarray(ys) if ok else np.full((len(ts), y0.size), np.nan)
+    ys = np.asarray(ys)
+    nonfinite = not np.all(np.isfinite(ys)) or (status != 0 and bool(saw_nonfinite))
+    result = from_scipy(status, message, nonfinite)
+    if result != SUCCESS:
+        ys = np.full((len(ts), y0.size), np.nan)
     zs = unravel(ys, batch=len(ts))
-    return FlowSolution(ts=ts, zs=zs, result=0 if ok else 1, num_steps=nfev)
+    return FlowSolution(ts=ts, zs=zs, result=result, num_steps=nfev)
 
 
 def _raveller(z0):

@@ -128,7 +128,7 @@ class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
             "acc_cons": (per_t, "1", "nearest-label accuracy, consistent samples"),
             "acc_frus": (per_t, "1", "nearest-label accuracy of frustrated samples vs primary"),
             "loss": (per_t, "1", "loss L_A"),
-            "result": ((), "1", "solver status: 0 = success"),
+            "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, flag_meanings)"),
             "num_steps": ((), "1", "solver steps (0 for the closed form)"),
             "lambda_pred": ((), "1/time", "predicted slow rate (cubic or first order)"),
             "time": (per_t, "time", "output time of each t index (NaN: padding)"),

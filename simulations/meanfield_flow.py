@@ -136,7 +136,7 @@ class MeanFieldFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
             "spread": (per_t, "embedding units^2", "label spread tr G_c"),
             "Q_drift": (per_t, "embedding units^2", "max |Q(t) - Q(0)| of the closure"),
             "time": (per_t, "time", "output time of each t index (NaN: padding)"),
-            "result": ((), "1", "solver status: 0 = success"),
+            "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, flag_meanings)"),
             "num_steps": ((), "1", "solver steps"),
             "n_types": ((), "1", "number of sample types"),
             "Y_T": (("label", "component"), "embedding units", "label embeddings at t_max"),

@@ -21,7 +21,10 @@ coefficients, read from diffrax so the numbers have one source) in a single
 - the first step follows Hairer, Norsett & Wanner, *Solving ODEs I*, §II.4 (the usual
   two-evaluation estimate);
 - the state is any pytree (raveled to one vector inside), rtol/atol may be traced, and a
-  failure (``max_steps`` reached or a non-finite state) is a status code, never an exception.
+  failure is a :class:`~simulations.results.SolverResult` code, never an exception:
+  ``MAX_STEPS_REACHED``, or ``NONFINITE`` as soon as the state or the vector field at an
+  accepted state is NaN/inf (every later step would be rejected: no step size helps), and
+  when ``max_steps`` runs out right after a step rejected for a NaN/inf error estimate.
 
 Tested against diffrax, SciPy and closed forms in ``tests/test_rk.py``.
 """
@@ -32,10 +35,12 @@ import functools
 
 import numpy as np
 
-__all__ = ["TABLEAUS", "solve_rk"]
+from .results import SolverResult
 
-TABLEAUS = ("dop853", "dopri5")  # diffrax's Dopri8 and Dopri5 coefficients
-MAX_STEPS_REACHED, NONFINITE = 1, 2  # status codes (0 = success)
+__all__ = ["solve_rk"]
+
+_SUCCESS, _MAX_STEPS, _NONFINITE = (int(SolverResult.SUCCESS), int(SolverResult.MAX_STEPS_REACHED),
+                                    int(SolverResult.NONFINITE))
 
 @functools.lru_cache(maxsize=None)
 def _tableau(name):
@@ -61,9 +66,12 @@ def solve_rk(vector_field, z0, ts, *, args=None, tableau: str = "dop853", rtol=1
     """Integrate ``dz/dt = vector_field(t, z, args)`` from 0, saving exactly at ``ts``.
 
     Returns ``(zs, result, num_steps)``: ``zs`` has z0's pytree structure with a leading
-    len(ts) axis (NaN from a failure on), ``result`` 0 on success, 1 when ``max_steps``
-    (accepted plus rejected steps) ran out, 2 on a non-finite state; ``num_steps`` counts
-    accepted and rejected steps.  ``ts`` must be non-decreasing and >= 0 (the caller checks).
+    len(ts) axis (NaN from a failure on), ``result`` a :class:`~simulations.results.SolverResult`
+    code (int32): ``SUCCESS``, ``MAX_STEPS_REACHED`` when ``max_steps`` (accepted plus
+    rejected steps) ran out, ``NONFINITE`` when the state or the vector field at an accepted
+    state is NaN/inf, or when ``max_steps`` ran out on a step rejected for NaN/inf;
+    ``num_steps`` counts accepted and rejected steps.  ``ts`` must be
+    non-decreasing and >= 0 (the caller checks).
     """
     import jax
     import jax.numpy as jnp
@@ -95,7 +103,7 @@ def solve_rk(vector_field, z0, ts, *, args=None, tableau: str = "dop853", rtol=1
         for i in range(n_stages):
             yi = y if i == 0 else y + h * combine(A[i, :i], ks)
             ks.append(f(t + float(c[i]) * h, yi))
-        return y + h * combine(b, ks), h * combine(e, ks)
+        return y + h * combine(b, ks), h * combine(e, ks), ks[0]
 
     # initial step: Hairer-Norsett-Wanner II.4
     f0 = f(ts[0] * 0, y0)
@@ -108,14 +116,14 @@ def solve_rk(vector_field, z0, ts, *, args=None, tableau: str = "dop853", rtol=1
     h_init = jnp.minimum(100 * h0, h1).astype(dtype)
 
     def cond(state):
-        _, _, _, i, _, n, status = state
-        return (i < n_out) & (status == 0)
+        _, _, _, i, _, n, status, _ = state
+        return (i < n_out) & (status == _SUCCESS)
 
     def body(state):
-        t, y, h, i, ys, n, status = state
+        t, y, h, i, ys, n, status, _ = state
         target = ts[i]
         h_try = jnp.minimum(h, target - t)
-        y1, err_vec = step(t, y, h_try)
+        y1, err_vec, f_here = step(t, y, h_try)
         err = rms(err_vec / scale(y, y1))
         ok = jnp.isfinite(err) & (err <= 1.0)
         factor = 0.9 * jnp.where(err > 0, err, 1e-10) ** (-1.0 / order)
@@ -131,16 +139,22 @@ def solve_rk(vector_field, z0, ts, *, args=None, tableau: str = "dop853", rtol=1
         h_new = jnp.where(ok & (h_try < h), jnp.maximum(h, h_try * factor), h_try * factor)
         h_new = h_new.astype(dtype)
         n = n + 1
-        status = jnp.where(~jnp.all(jnp.isfinite(y_new)), NONFINITE,
-                           jnp.where(n >= max_steps, MAX_STEPS_REACHED, 0)).astype(jnp.int32)
-        return t_new, y_new, h_new, i, ys, n, status
+        # f(t, y) at the accepted state is NaN/inf: every step from here is rejected
+        nonfinite = ~jnp.all(jnp.isfinite(y_new)) | ~jnp.all(jnp.isfinite(f_here))
+        # rejected for NaN/inf (a stall at the edge of where f is finite, or a blow-up): if
+        # max_steps runs out right after such a rejection, NaN/inf is the cause, not the budget
+        rejected_nonfinite = ~ok & ~jnp.isfinite(err)
+        out_of_steps = jnp.where(rejected_nonfinite, _NONFINITE, _MAX_STEPS)
+        status = jnp.where(nonfinite, _NONFINITE,
+                           jnp.where(n >= max_steps, out_of_steps, _SUCCESS)).astype(jnp.int32)
+        return t_new, y_new, h_new, i, ys, n, status, rejected_nonfinite
 
     at_start = ts <= 0  # output times at t = 0 are the initial state
     ys = jnp.where(at_start[:, None], y0[None, :], jnp.full((n_out, y0.size), jnp.nan, dtype))
     state = (ts[0] * 0, y0, h_init, jnp.sum(at_start).astype(jnp.int32), ys, jnp.int32(0),
-             jnp.int32(0))
-    _, _, _, i, ys, n, status = jax.lax.while_loop(cond, body, state)
+             jnp.int32(0), jnp.bool_(False))
+    _, _, _, i, ys, n, status, _ = jax.lax.while_loop(cond, body, state)
     # success: every output time reached (max_steps may run out exactly at the last one)
-    status = jnp.where(i >= n_out, 0, jnp.where(status == 0, MAX_STEPS_REACHED, status))
+    status = jnp.where(i >= n_out, _SUCCESS, jnp.where(status == _SUCCESS, _MAX_STEPS, status))
     zs = jax.vmap(unravel)(ys)
     return zs, status.astype(jnp.int32), n

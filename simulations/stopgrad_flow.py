@@ -174,7 +174,7 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
             "loss": (per_t, "1", "loss L_B"),
             "Q_drift": (per_t, "embedding units^2", "max |Q(t) - Q(0)|"),
             "time": (per_t, "time", "output time of each t index (NaN: padding)"),
-            "result": ((), "1", "solver status: 0 = success"),
+            "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, flag_meanings)"),
             "num_steps": ((), "1", "solver steps"),
             "Q0": ((), "embedding units^2", "half the smallest eigenvalue of Q(0) on the "
                                             "class-mean-difference subspace"),

@@ -23,6 +23,8 @@ shape), evaluates each chunk with ``jit(vmap(evaluate))`` (shared inputs passed 
 whole rows of the store, so concurrent writers never share a storage chunk.  A killed sweep
 rerun on the same store computes only the chunks whose flag is unset and ends with the same
 dataset as an uninterrupted run.  A lock file refuses a second process writing the same store.
+The store itself (format, lock, fill values) is :mod:`simulations.store`; every ``result``
+variable carries the :class:`~simulations.results.SolverResult` table in its attributes.
 
 Compilation: the chunk functions are cached in the process, and JAX's persistent compilation
 cache (:mod:`simulations.compile_cache`) keeps them across processes.
@@ -43,7 +45,6 @@ import functools
 import itertools
 import json
 import os
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, ClassVar, Hashable, Protocol, Sequence, runtime_checkable
 
@@ -53,10 +54,13 @@ from minimal_models.precision import require_x64
 
 require_x64()
 
-__all__ = ["SweepSpec", "SweepableModel", "run_sweep", "open_sweep", "sweep_fingerprint",
-           "static_view", "StoreLockedError"]
+from .artifacts import package_version
+from .results import result_attrs
+from .store import STORE_FORMAT, MemoryStore, StoreLockedError, ZarrStore, fill_value
+from .store import finished_store, writable_store
 
-_STORE_FORMAT = 2  # rows grouped by static fields, chunk-aligned (format 1: grid order)
+__all__ = ["SweepSpec", "SweepableModel", "run_sweep", "open_sweep", "sweep_fingerprint",
+           "static_view", "StoreLockedError"]  # StoreLockedError: re-exported from .store
 
 
 @runtime_checkable
@@ -220,15 +224,6 @@ class SweepSpec:
                                    axes=tuple(axes.items()))
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("collapse-lab")
-    except Exception:  # running from a source tree that was not installed
-        return "unknown"
-
-
 def _jsonable(value):
     if isinstance(value, (np.generic,)):
         return value.item()
@@ -245,7 +240,7 @@ def sweep_fingerprint(spec: SweepSpec) -> str:
         "parameters": {k: _jsonable(v) for k, v in dataclasses.asdict(spec.model).items()},
         "axes": [[name, _jsonable(list(values))] for name, values in spec.axes],
         "chunk_size": spec.chunk_size,
-        "store_format": _STORE_FORMAT,
+        "store_format": STORE_FORMAT,
     }, sort_keys=True, default=str)
 
 
@@ -289,112 +284,10 @@ def _plan(spec: SweepSpec) -> _Plan:
         return _plan_cached.__wrapped__(spec)
 
 
-# --------------------------------------------------------------------------------- the stores
-
-class _MemoryStore:
-    """In-memory stand-in for the zarr group when no store path is given."""
-
-    def __init__(self):
-        self.arrays: dict[str, np.ndarray] = {}
-        self.attrs: dict = {}
-
-    def create(self, name, shape, dtype, chunk_rows, fill):
-        self.arrays[name] = np.full(shape, fill, dtype=dtype)
-
-    def __getitem__(self, name):
-        return self.arrays[name]
-
-
-class _ZarrStore:
-    def __init__(self, path):
-        import zarr
-
-        self.group = zarr.open_group(str(path), mode="a")
-        self.attrs = self.group.attrs
-
-    def create(self, name, shape, dtype, chunk_rows, fill):
-        if name not in self.group:
-            chunks = (chunk_rows,) + tuple(shape[1:]) if len(shape) else ()
-            self.group.create_array(name, shape=shape, chunks=chunks or None, dtype=dtype,
-                                    fill_value=fill)
-
-    def __getitem__(self, name):
-        return self.group[name]
-
-
-class StoreLockedError(ValueError):
-    """Another live process is writing the same sweep store."""
-
-
-@contextlib.contextmanager
-def _store_lock(store):
-    """Hold ``<store>/.lock`` (pid@host) while this process writes the store.
-
-    A second process on the same store is refused with :class:`StoreLockedError` rather than
-    racing it; a lock left by a process that no longer runs (killed sweep) is taken over, so a
-    killed sweep still resumes.  Created with O_EXCL, so two starters cannot both win.
-    """
-    created = not os.path.exists(store)
-    os.makedirs(store, exist_ok=True)
-    path = os.path.join(store, ".lock")
-    me = f"{os.getpid()}@{socket.gethostname()}"
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                with open(path) as fh:
-                    owner = fh.read().strip()
-            except FileNotFoundError:
-                continue  # released meanwhile: try again
-            pid, _, host = owner.partition("@")
-            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)  # stale: its writer is gone
-                continue
-            raise StoreLockedError(
-                f"store {str(store)!r} is being written by process {owner}; wait for it to "
-                f"finish, or delete {path} if that process is gone") from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(me)
-        break
-    else:
-        raise StoreLockedError(f"could not take the lock {path}")
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            with open(path) as fh:
-                mine = fh.read().strip() == me
-            if mine:
-                os.unlink(path)
-        if created and not os.listdir(store):
-            os.rmdir(store)  # refused or failed before writing: leave no trace
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # ---------------------------------------------------------------------------- compute a chunk
 
 def _stack(dicts: list[dict]) -> dict:
     return {key: np.stack([d[key] for d in dicts]) for key in dicts[0]}
-
-
-def _fill_value(dtype):
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return np.nan
-    if dtype.kind == "b":
-        return False
-    return -1
 
 
 @contextlib.contextmanager
@@ -511,10 +404,12 @@ class _Runner:
         group_store["done"][c] = True  # only after every variable of the chunk is written
 
 
+# -------------------------------------------------------------------------------- execution
+
 def _compute_chunk(spec, store, c):
     """One chunk on a dask worker: prepare, evaluate, write, flag."""
     runner = _worker_runner(spec)
-    runner.write(_ZarrStore(store), c, runner.compute(runner.plan.chunks[c]))
+    runner.write(ZarrStore(store), c, runner.compute(runner.plan.chunks[c]))
     return c
 
 
@@ -597,24 +492,8 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
     fingerprint = sweep_fingerprint(spec)
 
     if store is None:
-        return _execute(runner, _MemoryStore(), shapes, outputs, progress, on_chunk, None, None)
-    with _store_lock(str(store)):  # first: a second writer must not even read a half store
-        if os.path.exists(os.path.join(store, "zarr.json")):
-            import zarr
-
-            try:
-                existing = dict(zarr.open_group(str(store), mode="r").attrs)
-            except Exception as exc:
-                raise ValueError(f"store {str(store)!r} exists but is not a sweep store "
-                                 f"({exc})") from None
-            if existing.get("fingerprint") != fingerprint:
-                raise ValueError(f"store {str(store)!r} holds a different sweep "
-                                 f"({existing.get('sweep_name')!r}); choose another path or "
-                                 "delete it")
-        elif os.path.exists(store) and set(os.listdir(store)) - {".lock"}:
-            raise ValueError(f"store {str(store)!r} exists but is not a sweep store")
-        group = _ZarrStore(store)
-        group.attrs.update({"fingerprint": fingerprint, "sweep_name": spec.name})
+        return _execute(runner, MemoryStore(), shapes, outputs, progress, on_chunk, None, None)
+    with writable_store(store, fingerprint, spec.name) as group:  # locked, checked, stamped
         return _execute(runner, group, shapes, outputs, progress, on_chunk, client, str(store))
 
 
@@ -622,7 +501,7 @@ def _execute(runner, group, shapes, outputs, progress, on_chunk, client, store):
     spec, plan = runner.spec, runner.plan
     n_chunks, size = len(plan.chunks), spec.chunk_size
     for name, (shape, dtype) in shapes.items():
-        group.create(name, (n_chunks * size,) + shape, dtype, size, _fill_value(dtype))
+        group.create(name, (n_chunks * size,) + shape, dtype, size, fill_value(dtype))
     group.create("done", (n_chunks,), bool, 1, False)
 
     done = np.asarray(group["done"][:])
@@ -660,6 +539,8 @@ def _execute(runner, group, shapes, outputs, progress, on_chunk, client, store):
     return _to_dataset(runner, group, outputs)
 
 
+# ------------------------------------------------------------------------------ the dataset
+
 def _to_dataset(runner, group, outputs):
     import xarray as xr
 
@@ -676,17 +557,20 @@ def _to_dataset(runner, group, outputs):
     for name, (dims, units, description) in outputs.items():
         values = np.asarray(group[name][:])[plan.rows]  # store rows -> grid order
         values = values.reshape(spec.shape + values.shape[1:])
-        data_vars[name] = xr.Variable(tuple(names) + tuple(dims), values,
-                                      attrs={"units": units, "description": description})
+        attrs = {"units": units, "description": description}
+        if name == "result":  # solver status: the code -> meaning table travels with it
+            attrs.update(result_attrs(values.dtype))
+        data_vars[name] = xr.Variable(tuple(names) + tuple(dims), values, attrs=attrs)
     fixed = {k: v for k, v in dataclasses.asdict(spec.model).items() if k not in names}
     attrs = {
         "sweep_name": spec.name,
         "description": spec.description,
         "model": type(spec.model).__name__,
-        "parameters": json.dumps({k: _jsonable(v) for k, v in fixed.items()}, default=str),
+        "parameters": json.dumps({k: _jsonable(v) for k, v in fixed.items()}, sort_keys=True,
+                                 default=str),
         "axes": json.dumps(names),
         "static_fields": json.dumps(list(type(spec.model).static_fields)),
-        "collapse_lab_version": _version(),
+        "collapse_lab_version": package_version(),
         "reconstruction": int(bool(getattr(spec.model, "reconstruction", True))),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
@@ -694,13 +578,6 @@ def _to_dataset(runner, group, outputs):
 
 def open_sweep(spec: SweepSpec, store) -> Any:
     """Dataset of a completed sweep store (raises ``ValueError`` if chunks are missing)."""
-    import zarr
-
-    group = zarr.open_group(str(store), mode="r")
-    if dict(group.attrs).get("fingerprint") != sweep_fingerprint(spec):
-        raise ValueError(f"store {str(store)!r} does not hold sweep {spec.name!r}")
-    missing = int((~np.asarray(group["done"][:])).sum())
-    if missing:
-        raise ValueError(f"store {str(store)!r} is missing {missing} chunks; rerun the sweep")
+    group = finished_store(store, sweep_fingerprint(spec), spec.name)
     runner = _Runner(spec)
     return _to_dataset(runner, group, _declared_outputs(runner))

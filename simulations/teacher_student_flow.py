@@ -116,7 +116,7 @@ class TeacherStudentFlow(SolverSettings, TimeGrid):
             "loss": (per_t, "1", "student loss"),
             "QC_drift": (per_t, "1", "max |Q_C(t) - Q_C(0)|"),
             "time": (per_t, "time", "output time of each t index (NaN: padding)"),
-            "result": ((), "1", "solver status: 0 = success"),
+            "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, flag_meanings)"),
             "num_steps": ((), "1", "solver steps"),
         }
 

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from cifar_files import write_cifar_pickle
 from simulations.encoders import data as D
 
 
@@ -31,7 +32,7 @@ def _fake_cifar(n, classes, seed):
 def test_cifar_pickle_round_trip(tmp_path, classes):
     xtr, ytr = _fake_cifar(25, classes, 0)
     xte, yte = _fake_cifar(7, classes, 1)
-    D.write_cifar_pickle(tmp_path, xtr, ytr, xte, yte, classes=classes)
+    write_cifar_pickle(tmp_path, xtr, ytr, xte, yte, classes=classes)
     name = "cifar10" if classes == 10 else "cifar100"
     for root in (tmp_path, os.path.join(tmp_path, "cifar-10-batches-py" if classes == 10
                                         else "cifar-100-python")):
@@ -48,7 +49,7 @@ def test_cifar_row_layout_is_channel_major(tmp_path):
     # the pickle stores 1024 red, then 1024 green, then 1024 blue values per image (row-major)
     x = np.zeros((5, 3, 32, 32), np.uint8)
     x[0, 1, 2, 3] = 200                        # green channel, row 2, column 3
-    D.write_cifar_pickle(tmp_path, x, np.zeros(5, int), x[:1], [0])
+    write_cifar_pickle(tmp_path, x, np.zeros(5, int), x[:1], [0])
     import pickle
 
     with open(tmp_path / "cifar-10-batches-py" / "data_batch_1", "rb") as fh:
@@ -63,7 +64,7 @@ def test_cifar_errors(tmp_path):
     with pytest.raises(ValueError, match="data_dir=None"):
         D.load_cifar(None)
     xtr, _ = _fake_cifar(5, 10, 0)
-    D.write_cifar_pickle(tmp_path, xtr, [0, 1, 2, 3, 12], xtr[:1], [0])
+    write_cifar_pickle(tmp_path, xtr, [0, 1, 2, 3, 12], xtr[:1], [0])
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 9\]"):
         D.load_cifar(str(tmp_path))
 

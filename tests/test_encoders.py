@@ -89,11 +89,31 @@ def test_bfloat16_parameters_when_configured():
 def test_importing_encoders_and_objectives_leaves_x64_off():
     code = ("import jax, simulations.encoders, simulations.encoders.train, "
             "simulations.encoders.evaluate, minimal_models.objectives, "
-            "minimal_models.objectives.normality, minimal_models.objectives.hamjepa; "
+            "minimal_models.objectives.normality, minimal_models.objectives.hamjepa, "
+            "minimal_models.objectives.registry, simulations.encoders.objectives, "
+            "simulations.encoders.label_noise, simulations.label_training; "
             "print(jax.config.jax_enable_x64)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_moved_names_stay_importable():
+    """issue 14: the label-noise experiments moved into the encoder package, the CIFAR writer
+    into the tests, pair_sq_distances became the shared definition."""
+    import simulations
+    import simulations.label_training as old
+    from minimal_models import distances
+    from minimal_models.objectives import collapse_models
+    from simulations.encoders import data, label_noise
+
+    for name in ("LabelNoiseRun", "OBJECTIVES", "train_label_embeddings", "load_data",
+                 "calibrate_encoder_rate"):
+        assert getattr(old, name) is getattr(label_noise, name)
+    assert simulations.LabelNoiseRun is label_noise.LabelNoiseRun
+    assert simulations.train_label_embeddings is label_noise.train_label_embeddings
+    assert collapse_models.pair_sq_distances is distances.pairwise_sq_distances
+    assert not hasattr(data, "write_cifar_pickle")
 
 
 # ---------------------------------------------------------------------------- augmentations

@@ -112,6 +112,11 @@ def test_S1_residual_scale_warmup():
     want = [0.002 * e if e <= 10 else 0.02 for e in range(1, 15)]
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert float(hj.residual_scale_schedule(3, warmup_epochs=0)) == 0.02
+    # the trainer's continuous form: a float32 step clock and a non-integer warm-up length
+    s = hj.residual_scale_schedule(jnp.float32(5.0), warmup_epochs=12.5)
+    assert s.dtype == jnp.float32 and float(s) == pytest.approx(0.02 * 5 / 12.5, rel=1e-6)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        hj.residual_scale_schedule(1, warmup_epochs=-1)
 
 
 def test_mean_penalty():
@@ -431,3 +436,50 @@ def test_bad_arguments_raise():
         hj.hamjepa(m, q[:1], p[:1], key=KEY)
     with pytest.raises(ValueError, match="unknown keywords"):
         hj.mlp_hjepa(hj.init_mlp_hjepa(KEY, dim=16), q, p, key=KEY, dtt=0.1)
+
+
+# ----------------------------------------------------------------------- defaults, presets
+
+def test_cifar_preset_is_the_functions_default_and_mlp_hjepa_shares_the_loss_keywords():
+    import inspect
+
+    sig = {n: p.default for n, p in inspect.signature(hj.hamjepa).parameters.items()}
+    for k, v in hj.HAMJEPA_PRESETS["cifar"].items():
+        assert sig[k] == v, k
+    # MLP-HJEPA takes exactly HamJEPA's loss keywords (not the leapfrog's)
+    assert set(hj._LOSS_DEFAULTS) == set(sig) - {"module", "q", "p", "dt", "n_steps",
+                                                  "base_coeff", "residual_scale"}
+    assert all(hj._LOSS_DEFAULTS[k] == sig[k] for k in hj._LOSS_DEFAULTS)
+    assert hj.projection_key.__kwdefaults__["refresh"] == hj.LOGDET_REFRESH == 16
+
+
+def test_preset_by_name():
+    got = hj.hamjepa_preset("imagenet")
+    assert got == hj.HAMJEPA_PRESETS["imagenet"] and got is not hj.HAMJEPA_PRESETS["imagenet"]
+    with pytest.raises(ValueError, match="preset='tiny'"):
+        hj.hamjepa_preset("tiny")
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_energy_term_averages_both_directions(bidirectional):
+    """With energy_weight w the loss gains w * 1/2 (e_ab + e_ba) (bidirectional, issue 15 §5)
+    or w * e_ab, e_xy = mean (H(Phi(s_x)) - H(s_x))^2 with the prediction of each direction."""
+    m = hj.init_hamjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
+    q, p = phase_views()
+    # a coarse step (dt = 0.8) so that leapfrog's energy error is far from round-off
+    kw = dict(lam_logdet=0.0, residual_scale=0.3, bidirectional=bidirectional, dt=0.8)
+    base, _ = hj.hamjepa(m, q, p, **kw)
+    loss, logs = hj.hamjepa(m, q, p, energy_weight=0.7, **kw)
+
+    def energy(q_, p_):
+        return 0.5 * jnp.sum(p_ * p_, -1) + hj.potential(m, q_, residual_scale=0.3)
+
+    def drift(qs, ps, dt):
+        qh, ph = hj.hamjepa_predict(m, qs, ps, dt=dt, residual_scale=0.3)
+        return float(jnp.mean((energy(qh, ph) - energy(qs, ps)) ** 2))
+
+    e_ab, e_ba = drift(q[0], p[0], 0.8), drift(q[1], p[1], -0.8)
+    assert e_ab > 1e-6 and e_ba > 1e-6 and abs(e_ab - e_ba) > 0.1 * e_ab  # tell them apart
+    want = 0.5 * (e_ab + e_ba) if bidirectional else e_ab
+    assert float(logs["energy"]) == pytest.approx(want, rel=1e-12, abs=0)
+    assert float(loss - base) == pytest.approx(0.7 * want, rel=1e-9, abs=0)

@@ -13,7 +13,7 @@ import xarray as xr
 
 from analysis import d_min
 from minimal_models import frustration as F
-from simulations import FrustrationFlow, SweepSpec, open_sweep, run_sweep
+from simulations import FrustrationFlow, SolverResult, SweepSpec, open_sweep, run_sweep
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _sweep_worker import resume_spec  # noqa: E402
@@ -92,13 +92,28 @@ def test_dataset_has_coords_units_parameters_version_and_status():
     assert '"dim": 2' in ds.attrs["parameters"] and ds.attrs["reconstruction"] == 1
     assert ds.attrs["collapse_lab_version"]
     assert {"result", "num_steps"} <= set(ds.data_vars)
+    _assert_result_table(ds)
+
+
+def _assert_result_table(ds):
+    """The result variable carries the SolverResult table (CF flags plus messages)."""
+    import json
+
+    attrs = ds["result"].attrs
+    np.testing.assert_array_equal(attrs["flag_values"], [int(c) for c in SolverResult])
+    assert attrs["flag_values"].dtype == ds["result"].dtype
+    assert attrs["flag_meanings"].split() == [c.name.lower() for c in SolverResult]
+    messages = json.loads(attrs["flag_messages"])
+    assert messages[str(int(SolverResult.MAX_STEPS_REACHED))].endswith(
+        SolverResult.MAX_STEPS_REACHED.message)
+    assert attrs["units"] and attrs["description"]  # the model's own attributes stay
 
 
 def test_failed_points_are_marked_not_stored_as_numbers():
     spec = SweepSpec("fail", dataclasses.replace(SMALL, solver="ode", max_steps=2),
                      axes=[("frustration", (0.0, 0.3))])
     ds = run_sweep(spec, progress=False)
-    assert np.all(ds["result"] != 0)
+    assert np.all(ds["result"] == SolverResult.MAX_STEPS_REACHED)
     assert np.all(np.isnan(ds["d_min"])) and np.all(np.isnan(ds["loss"]))
 
 
@@ -131,6 +146,13 @@ def test_killed_sweep_resumes_to_identical_dataset(tmp_path):
     assert len(computed) == spec.n_chunks - done_before  # only the missing chunks
     xr.testing.assert_identical(resumed, reference)
     xr.testing.assert_identical(open_sweep(spec, store), reference)
+    _assert_result_table(open_sweep(spec, store))
+    path = str(tmp_path / "resumed.nc")  # the table survives netCDF
+    resumed.to_netcdf(path)
+    with xr.open_dataset(path) as back:
+        assert back["result"].attrs["flag_meanings"] == reference["result"].attrs["flag_meanings"]
+        np.testing.assert_array_equal(back["result"].attrs["flag_values"],
+                                      reference["result"].attrs["flag_values"])
     again = []
     run_sweep(spec, store, progress=False, on_chunk=again.append)
     assert again == []  # a finished store computes nothing

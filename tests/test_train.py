@@ -150,6 +150,10 @@ def test_clipping_is_per_method():
     (dict(clip_norm=0.0), "clip_norm=0.0"),
     (dict(data="cifar10"), "data_dir=None"),
     (dict(objective="sigreg", objective_options={"lamda": 0.1}), "lamda"),
+    (dict(objective="hamjepa", objective_options={"preset": "tiny"}), "preset='tiny'"),
+    (dict(objective="sigreg", objective_options={"preset": "imagenet"}), "preset"),
+    (dict(objective="koleo"), "objective='koleo'"),        # registered, not trainable alone
+    (dict(objective="model_a"), "objective='model_a'"),    # a label-embedding objective
 ])
 def test_config_refuses_bad_values(fields, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -164,6 +168,58 @@ def test_config_from_assignments():
     assert dict(cfg.objective_options) == {"lam_var": 1.0}
     with pytest.raises(ValueError, match="unknown training setting 'stepz'"):
         config_from_assignments({}, [("stepz", 3)])
+
+
+def _phase_inputs(seed=0):
+    rng = np.random.default_rng(seed)
+    q, p = (jnp.asarray(rng.normal(size=(2, 6, 2, 4)), jnp.float32) for _ in range(2))
+    return {"q": q, "p": p}
+
+
+def test_preset_by_name_selects_the_released_config():
+    """``--set obj.preset=imagenet``: the trainer's HamJEPA loss is the function called with
+    HAMJEPA_PRESETS["imagenet"] (run options still win over the preset)."""
+    from minimal_models.objectives import hamjepa as hj
+
+    cfg = config_from_assignments({"objective": "hamjepa", "data": "digits"},
+                                  [("obj.preset", "imagenet"), ("obj.lam_mean", 0.1)])
+    opts = dict(cfg.objective_options)
+    outs = _phase_inputs()
+    module = hj.init_hamjepa(jax.random.key(1), dim=8, hidden=8)
+    loss = objectives.make_loss("hamjepa", data="digits", options=opts, total_steps=30)
+    step = jnp.asarray(29, jnp.int32)               # past the warm-up: s = 0.02
+    got, logs = loss(module, outs, key=None, step=step)
+    key = hj.projection_key(jax.random.key(0), step, refresh=16)
+    want, _ = hj.hamjepa(module, outs["q"], outs["p"], key=key, logdet_k=32,
+                         **{**hj.HAMJEPA_PRESETS["imagenet"], "lam_mean": 0.1},
+                         residual_scale=jnp.float32(0.02))
+    assert float(got) == float(want)
+    default, _ = objectives.make_loss("hamjepa", data="digits", options={},
+                                      total_steps=30)(module, outs, key=None, step=step)
+    assert float(default) != float(got)
+    assert float(logs["var"]) == float(logs["var_q"])           # imagenet: var_on="q"
+
+
+def test_residual_scale_ramp_is_the_schedule():
+    """The trainer's warm-up of HamJEPA's residual scale is residual_scale_schedule with the
+    1-based step as its clock over rs_warmup_frac of the run (default 10/30)."""
+    from minimal_models.objectives import hamjepa as hj
+
+    outs = _phase_inputs(1)
+    module = hj.init_hamjepa(jax.random.key(2), dim=8, hidden=8)
+    # a large f_phi weight so that the residual scale moves the loss visibly
+    module = jax.tree.map(lambda a: 30 * a if eqx.is_inexact_array(a) else a, module)
+    total = 60
+    loss = objectives.make_loss("hamjepa", data="digits", options={"lam_logdet": 0.0},
+                                total_steps=total)
+    seen = set()
+    for step in (0, 4, 19, 40):
+        got, _ = loss(module, outs, key=None, step=jnp.asarray(step, jnp.int32))
+        s = hj.residual_scale_schedule(jnp.float32(step + 1), warmup_epochs=total * 10 / 30)
+        want, _ = hj.hamjepa(module, outs["q"], outs["p"], lam_logdet=0.0, residual_scale=s)
+        assert float(got) == float(want), step
+        seen.add(float(got))
+    assert len(seen) == 3            # ramps over 20 steps, then constant (steps 19 and 40)
 
 
 def test_batch_larger_than_data_is_refused_before_training(tmp_path):

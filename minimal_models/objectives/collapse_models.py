@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import jax
 
+from minimal_models.distances import pairwise_sq_distances
+
 __all__ = [
     "HEADS",
     "soft_stop_gradient",
@@ -41,10 +43,9 @@ def soft_stop_gradient(t, alpha):
     return (1.0 - alpha) * t + alpha * jax.lax.stop_gradient(t)
 
 
-def pair_sq_distances(U, V):
-    """||u_i - v_k||^2 for every row pair, shape (len(U), len(V)), from differences (no
-    cancellation near collapse).  Array methods only: numpy in, numpy out; JAX in, JAX out."""
-    return ((U[:, None, :] - V[None, :, :]) ** 2).sum(axis=-1)
+#: Former name of :func:`minimal_models.distances.pairwise_sq_distances` (the one definition):
+#: ||u_i - v_k||^2 for every row pair, from differences (no cancellation near collapse).
+pair_sq_distances = pairwise_sq_distances
 
 
 def model_a_loss(X, Y, A, *, nu=1.0):
@@ -53,7 +54,7 @@ def model_a_loss(X, Y, A, *, nu=1.0):
     X (N, d) sample embeddings, Y (K, d) label embeddings, A (N, K) coupling weights.
     numpy in, numpy out (fast host evaluation); JAX in (traceable), JAX out.
     """
-    return 0.5 * nu * (A * pair_sq_distances(X, Y)).sum()
+    return 0.5 * nu * (A * pairwise_sq_distances(X, Y)).sum()
 
 
 def model_b_loss(X, Y, W, A, *, alpha=1.0, nu=1.0, head="cross_shared"):
@@ -72,14 +73,14 @@ def model_b_loss(X, Y, W, A, *, alpha=1.0, nu=1.0, head="cross_shared"):
     WX = X @ W.T  # rows W x_i
     if head == "cross_shared":
         WY = Y @ W.T
-        pred_x = pair_sq_distances(WX, soft_stop_gradient(Y, alpha))
-        pred_y = pair_sq_distances(soft_stop_gradient(X, alpha), WY)
+        pred_x = pairwise_sq_distances(WX, soft_stop_gradient(Y, alpha))
+        pred_y = pairwise_sq_distances(soft_stop_gradient(X, alpha), WY)
         return 0.5 * nu * (A * (pred_x + pred_y)).sum()
     if head == "sample_side_only":
-        return 0.5 * nu * (A * pair_sq_distances(WX, soft_stop_gradient(Y, alpha))).sum()
+        return 0.5 * nu * (A * pairwise_sq_distances(WX, soft_stop_gradient(Y, alpha))).sum()
     if head == "shared_both_sg_label_branch":
         WY = soft_stop_gradient(Y @ W.T, alpha)
-        return 0.5 * nu * (A * pair_sq_distances(WX, WY)).sum()
+        return 0.5 * nu * (A * pairwise_sq_distances(WX, WY)).sum()
     raise ValueError(f"head={head!r} is not one of {sorted(HEADS)}")
 
 

@@ -21,6 +21,7 @@ loss trains f_phi and the encoder through grad V.
 from __future__ import annotations
 
 import functools
+import inspect
 
 import equinox as eqx
 import jax
@@ -51,6 +52,10 @@ __all__ = [
     "projected_logdet_floor",
     "mean_penalty",
     "HAMJEPA_PRESETS",
+    "hamjepa_preset",
+    "HAMJEPA_TRAINING",
+    "HAMJEPA_SMALL",
+    "LOGDET_REFRESH",
     "hamjepa",
     "MLPPredictor",
     "init_mlp_hjepa",
@@ -59,6 +64,9 @@ __all__ = [
 ]
 
 HAM_KINDS = ("identity", "diag", "chain", "grid_chain")
+
+#: The author's log-det floor redraws its projections when call_count % 16 == 0 (CONFIRMED).
+LOGDET_REFRESH = 16
 
 
 # --------------------------------------------------------------------------- HamSIGReg (§5.3)
@@ -233,10 +241,15 @@ def hamjepa_predict(module, q, p, *, dt=0.05, n_steps=2, base_coeff=0.1, residua
 
 def residual_scale_schedule(epoch, *, residual_scale=0.02, warmup_epochs=10):
     """s_e = residual_scale * min(1, e / warmup_epochs) for epoch e = 1, 2, ... (CONFIRMED,
-    CIFAR script; spec S1: 0.002 e for e <= 10, then 0.02).  ``warmup_epochs=0``: constant."""
-    if warmup_epochs == 0:
+    CIFAR script; spec S1: 0.002 e for e <= 10, then 0.02).  ``warmup_epochs=0``: constant.
+
+    The unit is the caller's: the author counts epochs; the trainer
+    (:mod:`simulations.encoders.objectives`) passes the 1-based step as a float and the warm-up
+    length in steps, a continuous form of the same ramp (``warmup_epochs`` may then be a
+    non-integer).  ``epoch`` keeps its dtype (a float32 step gives a float32 ramp)."""
+    warmup = c.real("warmup_epochs", warmup_epochs, low=0.0)
+    if warmup == 0:
         return residual_scale * jnp.ones_like(jnp.asarray(epoch, dtype=jnp.result_type(float)))
-    c.integer("warmup_epochs", warmup_epochs, minimum=0)
     return residual_scale * jnp.minimum(1.0, jnp.asarray(epoch) / warmup_epochs)
 
 
@@ -267,7 +280,7 @@ def orthonormal_projection(key, d: int, k: int, dtype=jnp.float32):
     return q
 
 
-def projection_key(key, step, *, refresh: int = 16):
+def projection_key(key, step, *, refresh: int = LOGDET_REFRESH):
     """The key for the log-det projections at ``step``: constant over blocks of ``refresh``
     calls, as the author's floor redraws R when call_count % 16 == 0."""
     c.integer("refresh", refresh, minimum=1)
@@ -317,7 +330,8 @@ def mean_penalty(z):
 # --------------------------------------------------------------------------- HamJEPA loss
 
 #: Keyword presets of :func:`hamjepa` / :func:`mlp_hjepa` from the author's released configs
-#: (spec §4.2 table).  ``cifar`` is the default of the functions.
+#: (spec §4.2 table).  ``cifar`` is the default of the functions (tested equal to their
+#: signature defaults); select one by name with :func:`hamjepa_preset`.
 HAMJEPA_PRESETS = {
     "cifar": dict(match="qp", p_weight=0.2, reverse_dt_sign=-1, lam_budget=0.2, lam_var=0.5,
                   lam_logdet=0.5, lam_mean=0.05, var_on="qp", logdet_tau=-1.5,
@@ -326,6 +340,25 @@ HAMJEPA_PRESETS = {
                      lam_logdet=1.0, lam_mean=0.05, var_on="q", logdet_tau=-1.2,
                      prn_floor=(0.25, 0.25), fmax_ceil=(0.10, 0.10)),
 }
+
+#: The author's training-loop settings of HamJEPA and MLP-HJEPA that are not loss keywords, as
+#: the encoder trainer uses them (:mod:`simulations.encoders.objectives`):
+#: ``clip_norm`` (global-norm clipping at 1.0, CONFIRMED in code), ``ld_refresh`` (log-det
+#: projections redrawn every 16 calls, CONFIRMED), ``rs_warmup_frac`` (the residual scale ramps
+#: over the first 10 of 30 CIFAR epochs, :func:`residual_scale_schedule`; RECONSTRUCTION as a
+#: fraction of the run's steps).
+HAMJEPA_TRAINING = dict(clip_norm=1.0, ld_refresh=LOGDET_REFRESH, rs_warmup_frac=10 / 30)
+
+#: Sizes of the small-encoder analogue (spec §9, digits: f_phi 128 -> 64 -> 64 -> 1, log-det
+#: projections of rank 32; RECONSTRUCTION).
+HAMJEPA_SMALL = dict(hidden=64, logdet_k=32)
+
+
+def hamjepa_preset(name: str) -> dict:
+    """The loss keywords of the released config ``name`` (a key of :data:`HAMJEPA_PRESETS`);
+    ``ValueError`` naming the allowed presets otherwise."""
+    c.choice("preset", name, tuple(HAMJEPA_PRESETS))
+    return dict(HAMJEPA_PRESETS[name])
 
 
 def _as_phase(name, x):
@@ -365,7 +398,8 @@ def _phase_space_loss(fwd, bwd, q, p, *, key, projections, energy, match, p_weig
     l_ab = direction_loss(pred_ab, s_b)
     logs = {"pred_ab": l_ab}
     if bidirectional:
-        l_ba = direction_loss(bwd(*s_b), s_a)
+        pred_ba = bwd(*s_b)
+        l_ba = direction_loss(pred_ba, s_a)
         pred = 0.5 * (l_ab + l_ba)
         logs["pred_ba"] = l_ba
     else:
@@ -373,7 +407,16 @@ def _phase_space_loss(fwd, bwd, q, p, *, key, projections, energy, match, p_weig
     logs["pred"] = pred
     loss = pred
     if energy is not None and not (isinstance(energy_weight, (int, float)) and energy_weight == 0):
-        e = jnp.mean((energy(*pred_ab) - sg(energy(*s_a))) ** 2)
+        # energy drift of each prediction against its (stopped) start; with bidirectional
+        # matching both directions are averaged, 1/2 (e_ab + e_ba), as the author does
+        e_ab = jnp.mean((energy(*pred_ab) - sg(energy(*s_a))) ** 2)
+        logs["energy_ab"] = e_ab
+        if bidirectional:
+            e_ba = jnp.mean((energy(*pred_ba) - sg(energy(*s_b))) ** 2)
+            logs["energy_ba"] = e_ba
+            e = 0.5 * (e_ab + e_ba)
+        else:
+            e = e_ab
         loss = loss + energy_weight * e
         logs["energy"] = e
 
@@ -411,13 +454,6 @@ def _phase_space_loss(fwd, bwd, q, p, *, key, projections, energy, match, p_weig
     return c.finish(loss, logs)
 
 
-_LOSS_DEFAULTS = dict(key=None, projections=None, match="qp", p_weight=0.2, bidirectional=True,
-                      reverse_dt_sign=-1, detach_target=True, energy_weight=0.0, lam_budget=0.2,
-                      lam_var=0.5, lam_logdet=0.5, lam_mean=0.05, q_target=1.0, p_target=1.0,
-                      var_floor=0.2, var_eps=1e-4, var_on="qp", logdet_k=128, logdet_tau=-1.5,
-                      logdet_eps=1e-4, prn_floor=(0.12, 0.16), fmax_ceil=(0.35, 0.30))
-
-
 @c.jit_loss
 def hamjepa(module: HamJEPAPotential, q, p, *, key=None, projections=None, dt=0.05,
             n_steps=2, base_coeff=0.1, residual_scale=0.02, match="qp", p_weight=0.2,
@@ -437,7 +473,9 @@ def hamjepa(module: HamJEPAPotential, q, p, *, key=None, projections=None, dt=0.
     - L_budget = :func:`energy_budget`, L_var = VF(q) + VF(p) (``var_on="q"``: VF(q)),
       L_logdet = LD(q) + LD(p) with independent projections (d0, k), k = min(logdet_k, d0,
       V N - 1), L_mean = :func:`mean_penalty` of [q; p]; all on the V*N rows.
-    - Optional energy term (weight 0 in the configs): E[(H(s_hat_b) - sg H(s_a))^2].
+    - Optional energy term (weight 0 in the configs): e(a->b) = E[(H(s_hat_b) - sg H(s_a))^2],
+      averaged 1/2 (e(a->b) + e(b->a)) over both directions with bidirectional matching (as the
+      author's code; ``energy_ab``/``energy_ba`` in the logs), ``energy_weight`` times that.
 
     q, p: (V, N, ...) phase-space views (V >= 2; views 0 and 1 are the prediction pair).
     Randomness: the log-det projections come from ``key`` (use :func:`projection_key` to redraw
@@ -465,6 +503,14 @@ def hamjepa(module: HamJEPAPotential, q, p, *, key=None, projections=None, dt=0.
         var_floor=var_floor, var_eps=var_eps, var_on=var_on, logdet_k=logdet_k,
         logdet_tau=logdet_tau, logdet_eps=logdet_eps, prn_floor=prn_floor,
         fmax_ceil=fmax_ceil)
+
+
+# the keywords (and defaults) of the shared phase-space loss, read off hamjepa's signature so
+# that MLP-HJEPA cannot drift from it: everything but the predictor's own keywords
+_PREDICTOR_KEYWORDS = ("dt", "n_steps", "base_coeff", "residual_scale")
+_LOSS_DEFAULTS = {n: prm.default for n, prm in inspect.signature(hamjepa).parameters.items()
+                  if prm.kind == inspect.Parameter.KEYWORD_ONLY
+                  and n not in _PREDICTOR_KEYWORDS}
 
 
 # --------------------------------------------------------------------------- MLP-HJEPA (§5.4)

@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from minimal_models.distances import pairwise_sq_distances
+
 from . import _common as c
 
 __all__ = ["NORMS", "ALIGN_POOLS", "views_from_image_major", "image_major_from_views",
@@ -63,14 +65,14 @@ def hypersolid_normalize(z, norm: str = "ring", *, R=1.0, eps=1e-12):
     return z / jnp.maximum(1.0, nrm)[..., None], zero
 
 
+_METHOD = {"diff": "difference", "gram": "gram"}
+
+
 def _pair_sq_dists(x, form):
-    """Squared distances of the rows of x (M, D): from differences (exact, O(M^2 D) memory) or
-    from the Gram matrix (cheap; error ~1e-7 ||z||^2 in float32, clamped at 0)."""
-    if form == "diff":
-        diff = x[:, None, :] - x[None, :, :]
-        return jnp.sum(diff * diff, axis=-1)
-    sq = jnp.sum(x * x, axis=-1)
-    return jnp.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
+    """Squared distances of the rows of x (M, D) by :func:`minimal_models.distances.
+    pairwise_sq_distances`: from differences (``"diff"``: exact, O(M^2 D) memory) or from the
+    Gram matrix (``"gram"``: cheap; error ~1e-7 ||z||^2 in float32, clipped at 0)."""
+    return pairwise_sq_distances(x, method=_METHOD[form])
 
 
 def _pick(values, mode):

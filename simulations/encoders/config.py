@@ -29,8 +29,12 @@ class TrainConfig:
     ``hamiltonian_geometry.md`` §9, RECONSTRUCTION; the CIFAR recipe of §4.2 is
     ``batch_size=512, lr=5e-4, weight_decay=5e-4`` with ``data="cifar100"``).
 
-    - ``objective``: a name of :data:`simulations.encoders.objectives.OBJECTIVES`;
-      ``objective_options``: keyword overrides passed to it (a dict or (key, value) pairs).
+    - ``objective``: a name of :data:`simulations.encoders.objectives.OBJECTIVES` (the
+      trainable part of :data:`minimal_models.objectives.registry.OBJECTIVES`);
+      ``objective_options``: keyword overrides passed to it (a dict or (key, value) pairs);
+      HamJEPA / MLP-HJEPA take ``preset`` (``"cifar"``, the default, or ``"imagenet"``: the
+      author's released configs, :data:`minimal_models.objectives.hamjepa.HAMJEPA_PRESETS`),
+      e.g. ``--set obj.preset=imagenet``.
     - ``encoder``: ``"auto"`` picks digits_cnn / resnet18_tokens / mlp from ``data``.
     - ``dtype``: compute dtype of the encoder (float32 or bfloat16); ``param_dtype``: storage of
       the parameters and optimiser moments (float32 master weights by default).  Losses are
@@ -133,7 +137,7 @@ class TrainConfig:
     @property
     def clip(self) -> float | None:
         if self.clip_norm == "auto":
-            return _objectives.OBJECTIVES[self.objective].default_clip
+            return _objectives.OBJECTIVES[self.objective].clip
         return None if self.clip_norm is None else float(self.clip_norm)
 
     def to_json(self) -> str:

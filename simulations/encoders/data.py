@@ -27,7 +27,7 @@ import numpy as np
 from minimal_models import validation as check
 
 __all__ = ["Dataset", "DATASETS", "load_dataset", "load_digits_split", "load_cifar",
-           "gaussian_mixture", "write_cifar_pickle"]
+           "gaussian_mixture"]
 
 DATASETS = ("digits", "cifar10", "cifar100", "gaussian_mixture")
 
@@ -120,30 +120,6 @@ def load_cifar(data_dir, *, classes: int = 10) -> Dataset:
     return Dataset(f"cifar{classes}", xtr, ytr, _images(test), yte, 255.0,
                    np.asarray(CIFAR_MEAN, np.float32).reshape(shape),
                    np.asarray(CIFAR_STD, np.float32).reshape(shape), classes, "cifar")
-
-
-def write_cifar_pickle(directory, x_train, y_train, x_test, y_test, *, classes: int = 10):
-    """Write arrays (n, 3, 32, 32) uint8 in the standard CIFAR python pickle layout (for tests
-    and small local subsets); the train set is split over the five CIFAR-10 batches."""
-    check.choice("classes", classes, (10, 100))
-    label = b"labels" if classes == 10 else b"fine_labels"
-    sub = "cifar-10-batches-py" if classes == 10 else "cifar-100-python"
-    root = os.path.join(directory, sub)
-    os.makedirs(root, exist_ok=True)
-
-    def dump(name, x, y):
-        x = np.asarray(x, np.uint8).reshape(len(x), -1)
-        with open(os.path.join(root, name), "wb") as fh:
-            pickle.dump({b"data": x, label: [int(v) for v in y]}, fh)
-
-    if classes == 10:
-        for i, idx in enumerate(np.array_split(np.arange(len(x_train)), 5), start=1):
-            dump(f"data_batch_{i}", x_train[idx], np.asarray(y_train)[idx])
-        dump("test_batch", x_test, y_test)
-    else:
-        dump("train", x_train, y_train)
-        dump("test", x_test, y_test)
-    return root
 
 
 def gaussian_mixture(*, n_classes: int = 10, dim: int = 32, n_train: int = 2000,

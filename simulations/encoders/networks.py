@@ -13,6 +13,14 @@ named ``"batch"`` axis so that BatchNorm statistics are taken over the whole (gl
 - ``tokens``: the (h, w, d_f) token grid (token encoders only);
 - ``pooled``: spatial mean of the backbone feature map (the supervised baseline's readout).
 
+Layout.  Inputs and parameters keep PyTorch's layouts ((C, H, W) images, (O, I, kh, kw)
+kernels, so checkpoints and initialisation are unchanged), but the convolutional trunks compute
+channels-last: the image is transposed once to (H, W, C) and every convolution runs with
+dimension numbers ("NHWC", "OIHW", "NHWC") and every norm reduces over the trailing channel
+axis.  XLA:CPU's convolution kernels want NHWC; with channels-first activations it wraps every
+convolution (and its two gradients) in layout copies.  The outputs are the same function of the
+parameters as the channels-first layers of equinox (tested to float tolerance).
+
 Spec: ``shared/specs/hamiltonian_geometry.md`` §4.2 (token protocol, CONFIRMED in the author
 code) and §9 (digits CNN, RECONSTRUCTION).
 """
@@ -38,8 +46,23 @@ def _gelu(x):
     return jax.nn.gelu(x, approximate=False)
 
 
+def _conv(conv: eqx.nn.Conv2d, x):
+    """``conv`` (an ``eqx.nn.Conv2d``, zero padding) applied to one channels-last sample
+    x: (H, W, C_in) -> (H', W', C_out); the kernel stays (O, I, kh, kw)."""
+    y = jax.lax.conv_general_dilated(
+        x[None], conv.weight, window_strides=conv.stride, padding=conv.padding,
+        rhs_dilation=conv.dilation, feature_group_count=conv.groups,
+        dimension_numbers=("NHWC", "OIHW", "NHWC"))[0]
+    if conv.use_bias:
+        y = y + conv.bias.reshape(-1)        # equinox stores the bias as (O, 1, 1)
+    return y
+
+
 class _Norm(eqx.Module):
-    """GroupNorm (stateless) or BatchNorm over the vmapped ``"batch"`` axis, on (C, H, W)."""
+    """GroupNorm (stateless) or BatchNorm over the vmapped ``"batch"`` axis, on one
+    channels-last sample (H, W, C).  The parameters and state are those of ``eqx.nn.GroupNorm``
+    / ``eqx.nn.BatchNorm`` (``mode="batch"``), and so is the arithmetic, with the channel axis
+    last instead of first."""
 
     layer: eqx.Module
     stateful: bool = eqx.field(static=True)
@@ -58,14 +81,49 @@ class _Norm(eqx.Module):
 
     def __call__(self, x, state):
         if self.stateful:
-            return self.layer(x, state)
-        return self.layer(x), state
+            return self._batch(x, state)
+        return self._group(x), state
+
+    def _group(self, x):
+        ln = self.layer
+        # as eqx.nn.GroupNorm: statistics in float32 at least, output in the input dtype
+        dtype = jnp.result_type(x.dtype, jnp.float32)
+        y = x.astype(dtype)
+        h, w, c = y.shape
+        y = y.reshape(h, w, ln.groups, c // ln.groups)
+        mean = jnp.mean(y, axis=(0, 1, 3), keepdims=True)
+        var = jnp.maximum(0.0, jnp.var(y, axis=(0, 1, 3), keepdims=True))
+        out = ((y - mean) * jax.lax.rsqrt(var + ln.eps)).reshape(h, w, c)
+        if ln.channelwise_affine:
+            out = ln.weight.astype(dtype) * out + ln.bias.astype(dtype)
+        return out.astype(x.dtype)
+
+    def _batch(self, x, state):
+        bn = self.layer
+        # as eqx.nn.BatchNorm(mode="batch"): biased batch statistics over the named batch axis
+        # and the spatial axes; running statistics as an EMA with a debiasing counter
+        counter = state.get(bn.batch_counter)
+        hidden_mean, hidden_var = state.get(bn.batch_state_index)
+        if bn.inference:
+            scale = jnp.where(counter == 0, 1, 1 - bn.momentum**counter)
+            mean, var = hidden_mean / scale, hidden_var / scale
+        else:
+            mean = jax.lax.pmean(jnp.mean(x, axis=(0, 1)), bn.axis_name)
+            var = jax.lax.pmean(jnp.mean((x - mean) ** 2, axis=(0, 1)), bn.axis_name)
+            var = jnp.maximum(0.0, var)
+            state = state.set(bn.batch_counter, counter + 1)
+            state = state.set(bn.batch_state_index,
+                              (hidden_mean * bn.momentum + mean * (1 - bn.momentum),
+                               hidden_var * bn.momentum + var * (1 - bn.momentum)))
+        out = (x - mean) / jnp.sqrt(var + bn.eps)
+        if bn.channelwise_affine:
+            out = out * bn.weight + bn.bias
+        return out, state
 
 
 def _token_outputs(t, pooled):
-    """t: (d_f, h, w) -> the token-protocol outputs (author ``split_qp``: channel split per
+    """t: (h, w, d_f) -> the token-protocol outputs (author ``split_qp``: channel split per
     token, row-major flatten over (h, w, channel))."""
-    t = jnp.transpose(t, (1, 2, 0))                       # (h, w, d_f)
     h, w, d_f = t.shape
     half = d_f // 2
     q = t[..., :half].reshape(h * w, half)
@@ -124,11 +182,11 @@ class DigitsTokenCNN(eqx.Module):
         self.norm = _Norm(d_f, norm, dtype)
 
     def __call__(self, x, state):
-        h = x
+        h = jnp.transpose(x, (1, 2, 0))                     # channels-last (H, W, C)
         for conv in self.convs:
-            h = _gelu(conv(h))
-        pooled = jnp.mean(h, axis=(1, 2))
-        t, state = self.norm(self.proj(h), state)
+            h = _gelu(_conv(conv, h))
+        pooled = jnp.mean(h, axis=(0, 1))
+        t, state = self.norm(_conv(self.proj, h), state)
         return _token_outputs(t, pooled), state
 
 
@@ -154,10 +212,11 @@ class _BasicBlock(eqx.Module):
             self.shortcut = None
 
     def __call__(self, x, state):
-        h, state = self.norm1(self.conv1(x), state)
-        h, state = self.norm2(self.conv2(jax.nn.relu(h)), state)
+        # x: channels-last (H, W, C)
+        h, state = self.norm1(_conv(self.conv1, x), state)
+        h, state = self.norm2(_conv(self.conv2, jax.nn.relu(h)), state)
         if self.shortcut is not None:
-            x, state = self.shortcut[1](self.shortcut[0](x), state)
+            x, state = self.shortcut[1](_conv(self.shortcut[0], x), state)
         return jax.nn.relu(h + x), state
 
 
@@ -198,12 +257,13 @@ class ResNet18Tokens(eqx.Module):
         self.norm = _Norm(d_f, norm, dtype)
 
     def __call__(self, x, state):
-        h, state = self.stem_norm(self.stem(x), state)
+        h = jnp.transpose(x, (1, 2, 0))                     # channels-last (H, W, C)
+        h, state = self.stem_norm(_conv(self.stem, h), state)
         h = jax.nn.relu(h)
         for block in self.blocks:
             h, state = block(h, state)
-        pooled = jnp.mean(h, axis=(1, 2))
-        t, state = self.norm(self.proj(h), state)
+        pooled = jnp.mean(h, axis=(0, 1))
+        t, state = self.norm(_conv(self.proj, h), state)
         return _token_outputs(t, pooled), state
 
 

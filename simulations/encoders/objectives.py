@@ -1,114 +1,55 @@
-"""Adapter from an objective's name to a training loss of encoder outputs.
+"""Adapter from a registered objective to a training loss of encoder outputs.
 
-The objectives themselves live in :mod:`minimal_models.objectives` (one definition serves the
-embedding-only models and the encoders); this module only says, per name, which encoder
-outputs feed the function, how many views it takes, which trainable parameters of its own it
-has (HamJEPA's f_phi, the MLP-HJEPA predictor), where its randomness comes from, the keyword
-defaults the trainer uses, and the method's gradient clipping (the authors clip HamJEPA at 1.0
-and leave the SIGReg baseline unclipped, spec ``hamiltonian_geometry.md`` §4.3 item 10).
+The objectives and their names live in one registry,
+:data:`minimal_models.objectives.registry.OBJECTIVES` (one definition serves the embedding-only
+models and the encoders); this module only says, per calling convention (``Objective.kind``),
+which encoder outputs feed the function, builds the trainable parts that belong to the adapter
+(the SimSiam/BYOL predictor head), supplies the randomness (SIGReg slices, HamJEPA's log-det
+projections redrawn every ``ld_refresh`` steps), the HamJEPA residual-scale warm-up
+(:func:`minimal_models.objectives.hamjepa.residual_scale_schedule`) and presets
+(``preset="imagenet"``, :data:`minimal_models.objectives.hamjepa.HAMJEPA_PRESETS`), and
+resolves the keyword defaults of a run: registry defaults < small-data sizes < preset < the
+run's own options.
 
-An entry is listed in :data:`OBJECTIVES` only when its function exists in
-:mod:`minimal_models.objectives`, so a newly written objective is picked up without a change
-here once it has an entry in ``_CANDIDATES``.
+:data:`OBJECTIVES` here is the registry restricted to the objectives an encoder can be trained
+with (kinds ``two_view``, ``views``, ``views_key``, ``predictor``, ``phase_space``): the names
+``collapse-lab train --objective`` accepts.
 
-Input kinds:
-- ``views``: ``fn(z_views, ...)`` with z_views (V, N, D);
-- ``pair``: ``fn(z1, z2, ...)`` on views 0 and 1;
-- ``phase``: ``fn(module, q, p, ...)`` with q, p (V, N, T, C) token halves and the objective's
-  own trainable ``module``;
-- ``predictor``: ``fn(h(z1), h(z2), z1, z2)`` with a trainable predictor head h of this adapter
-  (SimSiam; the function applies the stop-gradient to the targets);
-- ``ema_predictor``: ``fn(h(z1), h(z2), z1', z2')`` with z' from an EMA copy of the encoder
-  (BYOL; the trainer keeps the copy and updates it with :func:`ema_tau` after every step).
+Encoder outputs ``outputs`` have leading axes (V, N): ``z`` (V, N, D), and ``q``, ``p``
+(V, N, T, C) token halves for ``phase_space``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 import inspect
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-__all__ = ["ObjectiveEntry", "OBJECTIVES", "check_options", "init_objective", "make_loss",
-           "TRAINER_OPTIONS", "PredictorHead", "predictor_head", "ema_tau"]
+from minimal_models.objectives import hamjepa as _hj
+from minimal_models.objectives.predictive import byol_tau
+from minimal_models.objectives.registry import OBJECTIVES as _REGISTRY
+from minimal_models.objectives.registry import Objective
+
+__all__ = ["ObjectiveEntry", "OBJECTIVES", "TRAINABLE_KINDS", "SMALL_DATA", "check_options",
+           "resolve_options", "init_objective", "make_loss", "TRAINER_OPTIONS", "PredictorHead",
+           "predictor_head", "ema_tau"]
+
+#: Former name of a registry entry's class.
+ObjectiveEntry = Objective
+
+#: Calling conventions the encoder trainer can feed from encoder outputs.
+TRAINABLE_KINDS = ("two_view", "views", "views_key", "predictor", "phase_space")
+
+#: Objectives an encoder can be trained with, by their registry names.
+OBJECTIVES = {n: e for n, e in _REGISTRY.items() if e.kind in TRAINABLE_KINDS}
+
+#: Data sets that get an objective's ``small_defaults`` (spec ``hamiltonian_geometry.md`` §9).
+SMALL_DATA = ("digits",)
 
 # options consumed by the trainer (not passed to the objective function)
-TRAINER_OPTIONS = {"rs_warmup_frac", "ld_refresh", "tau_base"}
-
-
-@dataclasses.dataclass(frozen=True)
-class ObjectiveEntry:
-    name: str
-    module: str                 # submodule of minimal_models.objectives
-    function: str
-    inputs: str                 # "views" | "pair" | "phase" | "predictor" | "ema_predictor"
-    defaults: tuple = ()        # trainer defaults of the function's keywords
-    data_defaults: tuple = ()   # (data name, ((key, value), ...)) overrides
-    init: str | None = None     # init function of the objective's trainable module
-    init_keys: tuple = ()       # keywords that go to ``init`` rather than the loss
-    randomness: str = "none"    # "none" | "key" (fresh per step) | "hamjepa" (log-det key)
-    default_clip: float | None = None
-    description: str = ""
-
-    @property
-    def fn(self):
-        return getattr(importlib.import_module(f"minimal_models.objectives.{self.module}"),
-                       self.function)
-
-    def options(self, data: str, overrides: dict) -> dict:
-        opts = dict(self.defaults)
-        opts.update(dict(dict(self.data_defaults).get(data, ())))
-        opts.update(overrides)
-        return opts
-
-
-_HAMJEPA_DIGITS = (("hidden", 64), ("logdet_k", 32))  # spec §9: f_phi 128 -> 64 -> 64 -> 1
-
-_CANDIDATES = (
-    ObjectiveEntry("sigreg", "normality", "lejepa", "views",
-                   defaults=(("composition", "hamjepa"), ("grid", "hamjepa"),
-                             ("num_slices", 64), ("lam", 0.02)),
-                   randomness="key", default_clip=None,
-                   description="HamJEPA author baseline: 1/2 inv + 0.02 SIGReg (M = 64, "
-                               "hamjepa grid), no clipping (CONFIRMED in code)"),
-    ObjectiveEntry("lejepa", "normality", "lejepa", "views",
-                   defaults=(("composition", "convex"), ("grid", "official"),
-                             ("num_slices", 256), ("lam", 0.02)),
-                   randomness="key", default_clip=None,
-                   description="LeJEPA: (1 - lam) inv + lam SIGReg, official grid, M = 256"),
-    ObjectiveEntry("hamjepa", "hamjepa", "hamjepa", "phase", init="init_hamjepa",
-                   init_keys=("hidden", "depth"), data_defaults=(("digits", _HAMJEPA_DIGITS),),
-                   defaults=(("rs_warmup_frac", 1 / 3), ("ld_refresh", 16)),
-                   randomness="hamjepa", default_clip=1.0,
-                   description="HamJEPA, CIFAR config: leapfrog predictor, q + 0.2 p, budget, "
-                               "variance and log-det floors, mean penalty; clip 1.0"),
-    ObjectiveEntry("mlp_hjepa", "hamjepa", "mlp_hjepa", "phase", init="init_mlp_hjepa",
-                   init_keys=("hidden", "depth", "reverse"),
-                   data_defaults=(("digits", _HAMJEPA_DIGITS),),
-                   defaults=(("ld_refresh", 16),), randomness="hamjepa", default_clip=1.0,
-                   description="MLP-HJEPA ablation (RECONSTRUCTION): residual MLP predictor"),
-    ObjectiveEntry("hypersolid", "hypersolid", "hypersolid", "views", default_clip=None,
-                   description="Hypersolid (RECONSTRUCTION): short-range repulsion + max-pool "
-                               "alignment + weak normalisation"),
-    ObjectiveEntry("vicreg", "redundancy", "vicreg", "pair", description="VICReg 25/25/1"),
-    ObjectiveEntry("barlow_twins", "redundancy", "barlow_twins", "pair",
-                   description="Barlow Twins, lambda = 0.0051"),
-    ObjectiveEntry("nt_xent", "contrastive", "nt_xent", "pair", description="SimCLR NT-Xent"),
-    ObjectiveEntry("mmcr", "coding_rate", "mmcr", "views", description="MMCR"),
-    ObjectiveEntry("mcr2", "coding_rate", "mcr2_views", "views",
-                   description="MCR^2 with each image's views as its class"),
-    ObjectiveEntry("byol", "predictive", "byol", "ema_predictor", init="predictor_head",
-                   init_keys=("hidden",), defaults=(("tau_base", 0.996),), default_clip=None,
-                   description="BYOL: predictor h on the online encoder, targets from an EMA "
-                               "copy of the encoder, tau cosine-scheduled to 1"),
-    ObjectiveEntry("simsiam", "predictive", "simsiam", "predictor", init="predictor_head",
-                   init_keys=("hidden",), default_clip=None,
-                   description="SimSiam: -cos(h(z1), sg z2)/2 - cos(h(z2), sg z1)/2 with a "
-                               "bottleneck MLP predictor h of the adapter"),
-)
+TRAINER_OPTIONS = {"rs_warmup_frac", "ld_refresh", "tau_base", "preset"}
 
 
 class PredictorHead(eqx.Module):
@@ -128,54 +69,60 @@ def predictor_head(key, *, dim: int, hidden: int | None = None, dtype=jnp.float3
                                     dtype=dtype))
 
 
-def _available(entry: ObjectiveEntry) -> bool:
-    if entry.init == "predictor_head":
-        entry = dataclasses.replace(entry, init=None)
-    try:
-        mod = importlib.import_module(f"minimal_models.objectives.{entry.module}")
-    except ImportError:
-        return False
-    if not hasattr(mod, entry.function):
-        return False
-    return entry.init is None or hasattr(mod, entry.init)
+def _entry(name: str) -> Objective:
+    if name not in OBJECTIVES:
+        raise ValueError(f"objective={name!r} is not one of {sorted(OBJECTIVES)} (the "
+                         "objectives an encoder can be trained with)")
+    return OBJECTIVES[name]
 
 
-OBJECTIVES = {e.name: e for e in _CANDIDATES if _available(e)}
+def _keyword_only(fn) -> set:
+    return {n for n, p in inspect.signature(fn).parameters.items()
+            if p.kind == inspect.Parameter.KEYWORD_ONLY}
 
 
-def _allowed_keywords(entry: ObjectiveEntry) -> set:
-    sig = inspect.signature(entry.fn)
-    allowed = {n for n, p in sig.parameters.items()
-               if p.kind == inspect.Parameter.KEYWORD_ONLY}
-    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        # e.g. mlp_hjepa(**kw) forwards to hamjepa's keywords
-        from minimal_models.objectives import hamjepa as _h
-
-        allowed |= {n for n, p in inspect.signature(_h.hamjepa).parameters.items()
-                    if p.kind == inspect.Parameter.KEYWORD_ONLY}
+def _allowed_keywords(entry: Objective) -> set:
+    allowed = _keyword_only(entry.fn)
+    if entry.fn is _hj.mlp_hjepa:  # mlp_hjepa(**kw) forwards to hamjepa's loss keywords
+        allowed |= set(_hj._LOSS_DEFAULTS)
     allowed -= {"key", "directions", "projections"}
-    if entry.init is not None:
-        allowed |= set(entry.init_keys)
-    if entry.randomness == "hamjepa":
-        allowed |= {"ld_refresh"}
-    if entry.name == "hamjepa":
+    allowed |= set(entry.init_keys)
+    if entry.kind == "phase_space":
+        allowed |= {"ld_refresh", "preset"}
+    if entry.fn is _hj.hamjepa:
         allowed |= {"rs_warmup_frac"}
-    if entry.inputs == "ema_predictor":
+    if entry.target == "ema":
         allowed |= {"tau_base"}
     return allowed
 
 
 def check_options(name: str, options: dict) -> None:
-    """Refuse objective keywords the function does not take (``ValueError`` naming them)."""
-    entry = OBJECTIVES[name]
+    """Refuse an objective that cannot be trained, keywords the function does not take and an
+    unknown ``preset`` (``ValueError`` naming them and what is allowed)."""
+    entry = _entry(name)
     unknown = set(options) - _allowed_keywords(entry)
     if unknown:
         raise ValueError(f"objective_options {sorted(unknown)} are not keywords of objective "
                          f"{name!r}; allowed: {sorted(_allowed_keywords(entry))}")
+    if "preset" in options:
+        _hj.hamjepa_preset(options["preset"])
 
 
-def _phase_dim(outputs_shape: dict) -> int:
-    shape = outputs_shape["q"]
+def resolve_options(name: str, *, data: str, options: dict) -> dict:
+    """Every keyword of a run of objective ``name`` on ``data``: the registry's ``defaults``,
+    then its ``small_defaults`` on :data:`SMALL_DATA`, then the keywords of ``preset`` (a
+    HamJEPA released config), then ``options``; later ones win."""
+    entry = _entry(name)
+    opts = dict(entry.defaults)
+    if data in SMALL_DATA:
+        opts.update(entry.small_defaults)
+    if "preset" in options:
+        opts.update(_hj.hamjepa_preset(options["preset"]))
+    opts.update(options)
+    return opts
+
+
+def _size(shape) -> int:
     size = 1
     for s in shape:
         size *= s
@@ -186,79 +133,77 @@ def init_objective(name: str, key, *, sample_outputs: dict, data: str, options: 
                    dtype=jnp.float32):
     """The objective's trainable module (or None): sized from one sample's encoder outputs
     (``sample_outputs``: name -> per-sample shape)."""
-    entry = OBJECTIVES[name]
+    entry = _entry(name)
+    opts = resolve_options(name, data=data, options=options)
+    init_kw = {k: opts[k] for k in entry.init_keys if k in opts}
+    if entry.kind == "predictor":
+        return predictor_head(key, dim=_size(sample_outputs["z"]), dtype=dtype, **init_kw)
     if entry.init is None:
         return None
-    opts = entry.options(data, options)
-    init_kw = {k: opts[k] for k in entry.init_keys if k in opts}
-    if entry.init == "predictor_head":
-        return predictor_head(key, dim=_phase_dim({"q": sample_outputs["z"]}), dtype=dtype,
-                              **init_kw)
-    d0 = _phase_dim(sample_outputs)
-    init = getattr(importlib.import_module(f"minimal_models.objectives.{entry.module}"),
-                   entry.init)
-    dim = d0 if name == "hamjepa" else 2 * d0
-    return init(key, dim=dim, dtype=dtype, **init_kw)
+    d0 = _size(sample_outputs["q"])
+    # f_phi acts on q (d0); the MLP-HJEPA predictor on z = [q; p] (2 d0)
+    dim = d0 if entry.fn is _hj.hamjepa else 2 * d0
+    return entry.init(key, dim=dim, dtype=dtype, **init_kw)
+
+
+def _residual_scale(base: float, warmup_frac: float, total_steps: int):
+    """``step -> s``: HamJEPA's residual-scale warm-up over ``warmup_frac`` of the run, the
+    continuous form of the author's epoch ramp (:func:`residual_scale_schedule` with the
+    1-based step as its clock; RECONSTRUCTION of the per-epoch steps)."""
+    if warmup_frac <= 0:
+        return lambda step: base
+    warmup = max(warmup_frac * total_steps, 1.0)
+    return lambda step: _hj.residual_scale_schedule(
+        (step + 1).astype(jnp.float32), residual_scale=base, warmup_epochs=warmup)
 
 
 def make_loss(name: str, *, data: str, options: dict, total_steps: int, ld_key=None):
     """``loss(module, outputs, *, key, step) -> (loss, logs)`` for encoder ``outputs`` with
     leading axes (V, N); ``key`` is the step's PRNG key, ``step`` a traced int; ``ld_key`` the
     fixed key from which HamJEPA's log-det projections are redrawn every ``ld_refresh`` steps."""
-    entry = OBJECTIVES[name]
-    opts = entry.options(data, options)
+    entry = _entry(name)
+    opts = resolve_options(name, data=data, options=options)
     fn = entry.fn
     loss_kw = {k: v for k, v in opts.items()
                if k not in TRAINER_OPTIONS and k not in entry.init_keys}
-    rs_frac = float(opts.get("rs_warmup_frac", 0.0))
-    refresh = int(opts.get("ld_refresh", 16))
-    base_rs = float(loss_kw.pop("residual_scale", 0.02)) if name == "hamjepa" else None
+    refresh = int(opts.get("ld_refresh", _hj.LOGDET_REFRESH))
+    rs = None
+    if fn is _hj.hamjepa:
+        default_rs = inspect.signature(fn).parameters["residual_scale"].default
+        rs = _residual_scale(float(loss_kw.pop("residual_scale", default_rs)),
+                             float(opts.get("rs_warmup_frac", 0.0)), total_steps)
     if ld_key is None:
         ld_key = jax.random.key(0)
 
     def loss(module, outputs, *, key, step, target_outputs=None):
-        if entry.inputs == "views":
-            args = (outputs["z"],)
-        elif entry.inputs == "pair":
-            args = (outputs["z"][0], outputs["z"][1])
-        elif entry.inputs == "predictor":
-            z1, z2 = outputs["z"][0], outputs["z"][1]
-            args = (module(z1), module(z2), z1, z2)
-        elif entry.inputs == "ema_predictor":
-            z1, z2 = outputs["z"][0], outputs["z"][1]
-            t1, t2 = target_outputs["z"][0], target_outputs["z"][1]
-            args = (module(z1), module(z2), t1, t2)
-        else:
-            args = (module, outputs["q"], outputs["p"])
         kw = dict(loss_kw)
-        if entry.randomness == "key":
+        if entry.kind == "views":
+            args = (outputs["z"],)
+        elif entry.kind == "views_key":
+            args = (outputs["z"],)
             kw["key"] = key
-        elif entry.randomness == "hamjepa":
-            from minimal_models.objectives.hamjepa import projection_key
-
-            kw["key"] = projection_key(ld_key, step, refresh=refresh)
-        if base_rs is not None:
-            if rs_frac > 0:
-                # continuous form of the author's epoch-wise ramp s_e = s min(1, e / 10) over
-                # the first third of 30 epochs (RECONSTRUCTION of the per-epoch steps)
-                ramp = jnp.minimum(1.0, (step + 1).astype(jnp.float32)
-                                   / max(rs_frac * total_steps, 1.0))
-                kw["residual_scale"] = base_rs * ramp
-            else:
-                kw["residual_scale"] = base_rs
+        elif entry.kind == "two_view":
+            args = (outputs["z"][0], outputs["z"][1])
+        elif entry.kind == "predictor":
+            z1, z2 = outputs["z"][0], outputs["z"][1]
+            t1, t2 = (z1, z2) if entry.target == "online" else \
+                (target_outputs["z"][0], target_outputs["z"][1])
+            args = (module(z1), module(z2), t1, t2)
+        else:  # phase_space
+            args = (module, outputs["q"], outputs["p"])
+            kw["key"] = _hj.projection_key(ld_key, step, refresh=refresh)
+        if rs is not None:
+            kw["residual_scale"] = rs(step)
         return fn(*args, **kw)
 
     return loss
 
 
 def ema_tau(name: str, *, data: str, options: dict, total_steps: int):
-    """``step -> tau`` of the EMA target for ``ema_predictor`` objectives (BYOL's cosine
+    """``step -> tau`` of the EMA target for ``target="ema"`` objectives (BYOL's cosine
     schedule from ``tau_base`` to 1, :func:`minimal_models.objectives.predictive.byol_tau`),
     else None."""
-    entry = OBJECTIVES[name]
-    if entry.inputs != "ema_predictor":
+    if _entry(name).target != "ema":
         return None
-    from minimal_models.objectives.predictive import byol_tau
-
-    tau_base = float(entry.options(data, options)["tau_base"])
+    tau_base = float(resolve_options(name, data=data, options=options)["tau_base"])
     return lambda step: byol_tau(step, total_steps, tau_base=tau_base)

@@ -35,6 +35,9 @@ import optax
 import xarray as xr
 from jax.sharding import NamedSharding, PartitionSpec
 
+from simulations import compile_cache
+from simulations.artifacts import atomic_write, package_version
+
 from . import objectives as _objectives
 from .augment import make_augment
 from .config import TrainConfig
@@ -111,7 +114,7 @@ def _init(config: TrainConfig, data: Dataset):
 
 def _initial_carry(config, dyn, mstate, optimizer):
     """(trainable arrays, encoder state, optimiser state, step, EMA target encoder or None)."""
-    uses_target = _objectives.OBJECTIVES[config.objective].inputs == "ema_predictor"
+    uses_target = _objectives.OBJECTIVES[config.objective].target == "ema"
     target = jax.tree.map(jnp.copy, dyn[0]) if uses_target else None
     return (dyn, mstate, optimizer.init(dyn), jnp.zeros((), jnp.int32), target)
 
@@ -211,10 +214,9 @@ def _new_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
     return jax.jit(dispatch, donate_argnums=0), counter
 
 
-def _atomic_write(path, write):
-    tmp = path + ".tmp"
-    write(tmp)
-    os.replace(tmp, path)
+def _write_text(path, text):
+    with open(path, "w") as fh:
+        fh.write(text)
 
 
 def _save(out_dir, carry, history):
@@ -222,8 +224,8 @@ def _save(out_dir, carry, history):
         with open(tmp, "wb") as fh:
             np.savez(fh, **history)
 
-    _atomic_write(os.path.join(out_dir, _HISTORY), write_history)
-    _atomic_write(os.path.join(out_dir, CHECKPOINT),
+    atomic_write(os.path.join(out_dir, _HISTORY), write_history)
+    atomic_write(os.path.join(out_dir, CHECKPOINT),
                   lambda tmp: eqx.tree_serialise_leaves(tmp, carry))
 
 
@@ -238,21 +240,15 @@ def _metrics_dataset(config, history, *, status, wall, steps_done, steps_this_ca
         steps_done=int(steps_done), wall_seconds=float(wall), n_devices=len(jax.devices()),
         # this call's steps over its wall time, compilation included
         views_per_second=float(n * config.batch_size * config.n_views / wall) if wall else 0.0,
-        package_version=_version())
+        package_version=package_version())
     ds["step"].attrs["long_name"] = "optimiser step (1-based: value after the step)"
     return ds
 
 
-def _version():
-    try:
-        from importlib.metadata import version
-
-        return version("collapse-lab")
-    except Exception:  # not installed: running from a checkout
-        return "unknown"
-
-
 def _place(config, data, static, optimizer, mesh, carry):
+    # the persistent compilation cache, as for sweeps: a warm first dispatch takes seconds
+    # instead of the 10-70 s of a cold compile (COLLAPSE_LAB_CACHE_DIR=off disables it)
+    compile_cache.enable()
     replicated = NamedSharding(mesh, PartitionSpec())
     carry = jax.device_put(carry, replicated)
     x_train = jax.device_put(jnp.asarray(data.x_train), replicated)
@@ -310,7 +306,7 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
                 raise ValueError(f"out_dir={out_dir!r} holds a run with another configuration "
                                  f"({cfg_path}); use a new directory")
         else:
-            _atomic_write(cfg_path, lambda tmp: open(tmp, "w").write(config.to_json()))
+            atomic_write(cfg_path, lambda tmp: _write_text(tmp, config.to_json()))
         if resume and os.path.exists(ckpt):
             carry = eqx.tree_deserialise_leaves(ckpt, carry)
             with np.load(os.path.join(out_dir, _HISTORY)) as h:
@@ -356,7 +352,7 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
     metrics = _metrics_dataset(config, history, status=status, wall=wall,
                                steps_done=int(carry[3]), steps_this_call=int(carry[3]) - start)
     if out_dir is not None:
-        _atomic_write(os.path.join(out_dir, METRICS), lambda tmp: metrics.to_netcdf(tmp))
+        atomic_write(os.path.join(out_dir, METRICS), lambda tmp: metrics.to_netcdf(tmp))
     dyn, mstate = carry[0], carry[1]
     encoder, module = eqx.combine(dyn, static)
     return TrainResult(config, encoder, mstate, module, metrics, data,

@@ -1,0 +1,48 @@
+"""Model C figure config (RECONSTRUCTION of arXiv:2604.09979, spec §5): F7, the linear
+teacher-student; settings, expected values (spec §6 C1) and checks.  Computation: a
+``TeacherStudentFlow`` sweep (:mod:`simulations.teacher_student_flow`).
+"""
+
+from __future__ import annotations
+
+from figures.collapse import plot_teacher_student
+from simulations import SweepSpec, run_sweep
+from simulations.teacher_student_flow import TeacherStudentFlow
+
+from ..base import Check, FigureResult
+from ._common import _at, _min_at
+
+# ------------------------------------------------------------------- Model C: F7
+
+F7_EXPECTED = {  # (student, alpha, p): (d_min(100), d_min(2000), acc_true(2000)), spec §6 C1
+    ("plain", 1.0, 0.0): (0.403, 0.328, 1.0), ("plain", 1.0, 0.1): (0.018, 0.010, 0.51),
+    ("plain", 1.0, 0.3): (0.011, 0.007, 0.375), ("head", 1.0, 0.0): (0.519, 0.803, 1.0),
+    ("head", 1.0, 0.1): (0.312, 0.287, 1.0), ("head", 1.0, 0.3): (0.029, 0.072, 0.88),
+    ("head", 0.0, 0.0): (0.397, 0.268, 1.0), ("head", 0.0, 0.1): (0.014, 0.007, 0.465),
+    ("head", 0.0, 0.3): (0.010, 0.005, 0.385),
+}
+
+
+def run_f7(quick: bool) -> FigureResult:
+    # t = 10, 100 and 2000 on the grid: 0.1-decade steps from 1e-2 to 1e3, then 2000
+    model = TeacherStudentFlow(t_min=1e-2, t_max=2000.0, n_times=31 if quick else 61)
+    spec = SweepSpec("F7", model, axes=[("student", ("plain", "head")), ("alpha", (1.0, 0.0)),
+                                        ("frustration", (0.0, 0.1, 0.3))], chunk_size=6)
+    ds = run_sweep(spec, progress=False)
+    checks = [Check("solver failures", 0, int((ds["result"] != 0).sum()), rtol=0, atol=0),
+              Check("min acc_true(10) over all runs (early gain)", 1.0,
+                    _min_at(ds, "acc_true", 10.0), kind="min")]
+    for (student, a, p), (d100, d2000, acc) in F7_EXPECTED.items():
+        sel = dict(student=student, alpha=a, frustration=p)
+        name = {"plain": "plain", "head": "SG head" if a == 1 else "head, no SG"}[student]
+        checks.append(Check(f"{name}, p={p}: d_min(100)", d100, _at(ds, "d_min", 100.0, **sel),
+                            rtol=0.1))
+        checks.append(Check(f"{name}, p={p}: d_min(2000)", d2000,
+                            float(ds["d_min"].sel(**sel).isel(t=-1)), rtol=0.1))
+        checks.append(Check(f"{name}, p={p}: acc_true(2000)", acc,
+                            float(ds["acc_true"].sel(**sel).isel(t=-1)), rtol=0, atol=0.03))
+    checks.append(Check("SG head: max |Q_C(t) - Q_C(0)|", 4e-10,
+                        float(ds["QC_drift"].sel(student="head", alpha=1.0).max()), kind="max"))
+    fig = plot_teacher_student(ds, title="F7: Model C, linear teacher-student (D=50, K=4, "
+                                         "P=200, d=16)")
+    return FigureResult(fig, checks, ds)
