@@ -8,16 +8,24 @@ r"""Evaluation of frozen features: cosine kNN and a linear probe (spec
   similarity are ordered by the lower train index.  k sweep {1, 5, 10, 20, 50, 100, 200}.
 - Linear probe, recipe ``features`` (HamJEPA, CONFIRMED): LayerNorm(D) -> Linear(D, C) on frozen
   features, AdamW lr 1e-3, wd 1e-6, batch 256, 50 epochs, cosine schedule over all steps;
-  test top-1.  Trained in float32 with JAX/optax (one compiled epoch).
+  test top-1.  Trained in float32 with JAX/optax (one compiled epoch).  At 50 epochs this
+  recipe is not converged on small data (trained HamJEPA q on digits: 0.819 test vs 0.961
+  converged, issue 15), so it is kept by name, not used by default.
+- Linear probe to convergence (:func:`linear_probe_converged`, OURS): the same LayerNorm ->
+  Linear model trained full-batch with AdamW (constant lr 1e-2, wd 1e-6) until the full-batch
+  train loss changes by less than ``tol`` = 1e-4 nats over a window of 50 steps (cap 3000
+  steps); reports train accuracy, the final loss change and whether the criterion was met.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from minimal_models import validation as check
 
-__all__ = ["KNN_KS", "knn_predict", "knn_accuracy", "linear_probe"]
+__all__ = ["KNN_KS", "knn_predict", "knn_accuracy", "linear_probe", "linear_probe_converged"]
 
 KNN_KS = (1, 5, 10, 20, 50, 100, 200)
 
@@ -86,8 +94,11 @@ def linear_probe(train_x, train_y, test_x, test_y, *, epochs: int = 50, batch_si
                  lr: float = 1e-3, weight_decay: float = 1e-6, layer_norm: bool = True,
                  n_classes: int | None = None, seed: int = 0) -> dict:
     """LayerNorm(D) -> Linear(D, C) trained with AdamW and a cosine schedule over all steps on
-    frozen ``train_x``; returns {"train_acc", "test_acc", "final_loss"}.  Each epoch visits a
-    fresh permutation in ``ceil(n / batch_size)`` batches (the last one wraps around)."""
+    frozen ``train_x``; returns {"train_acc", "test_acc", "final_loss", "loss_change"} (mean
+    minibatch loss of the last epoch, and its change from the epoch before; 0 after a single
+    epoch).  Each epoch visits a fresh permutation in ``ceil(n / batch_size)`` batches (the
+    last one wraps around).  This is the HamJEPA authors' recipe (CONFIRMED) at its defaults;
+    for a probe run to convergence use :func:`linear_probe_converged`."""
     import equinox as eqx
     import jax
     import jax.numpy as jnp
@@ -104,14 +115,7 @@ def linear_probe(train_x, train_y, test_x, test_y, *, epochs: int = 50, batch_si
     per_epoch = -(-n // batch_size)
     k_init, k_perm = jax.random.split(jax.random.key(seed, impl="rbg"))
 
-    class Probe(eqx.Module):
-        norm: eqx.nn.LayerNorm | None
-        linear: eqx.nn.Linear
-
-        def __call__(self, x):
-            return self.linear(self.norm(x) if self.norm is not None else x)
-
-    probe = Probe(eqx.nn.LayerNorm(d, dtype=jnp.float32) if layer_norm else None,
+    probe = _probe_class()(eqx.nn.LayerNorm(d, dtype=jnp.float32) if layer_norm else None,
                   eqx.nn.Linear(d, c, key=k_init, dtype=jnp.float32))
     params, static = eqx.partition(probe, eqx.is_inexact_array)
     schedule = optax.cosine_decay_schedule(lr, epochs * per_epoch)
@@ -136,14 +140,135 @@ def linear_probe(train_x, train_y, test_x, test_y, *, epochs: int = 50, batch_si
         return jax.lax.scan(step, carry, idx)
 
     carry = (params, opt.init(params))
-    losses = None
+    epoch_loss = []
     for e in range(epochs):
         carry, losses = epoch(carry, jnp.int32(e))
+        epoch_loss.append(float(np.mean(np.asarray(losses))))
     model = eqx.combine(carry[0], static)
+    change = epoch_loss[-1] - epoch_loss[-2] if len(epoch_loss) > 1 else 0.0
+    return {"train_acc": _accuracy(model, train_x, train_y),
+            "test_acc": _accuracy(model, test_x, test_y),
+            "final_loss": epoch_loss[-1], "loss_change": change}
 
-    def accuracy(x, y):
-        logits = jax.jit(jax.vmap(model))(jnp.asarray(x, jnp.float32))
-        return float(np.mean(np.asarray(jnp.argmax(logits, axis=1)) == y))
 
-    return {"train_acc": accuracy(train_x, train_y), "test_acc": accuracy(test_x, test_y),
-            "final_loss": float(np.mean(np.asarray(losses)))}
+def _accuracy(model, x, y):
+    import jax.numpy as jnp
+
+    logits = _logits(model, jnp.asarray(x, jnp.float32))
+    return float(np.mean(np.asarray(jnp.argmax(logits, axis=1)) == np.asarray(y)))
+
+
+def _logits(model, x):
+    return _jitted()["logits"](model, x)
+
+
+def _full_batch_loss(model, x, y):
+    return _jitted()["loss"](model, x, y)
+
+
+def _probe_block(carry, x, y, opt, window):
+    return _jitted()["block"](carry, x, y, opt, window)
+
+
+@functools.lru_cache(maxsize=None)
+def _adamw(lr, weight_decay):
+    # one optimiser object per (lr, wd): filter_jit hashes it as a static argument, so equal
+    # settings reuse the compiled block across probes
+    import optax
+
+    return optax.adamw(lr, weight_decay=weight_decay)
+
+
+@functools.lru_cache(maxsize=None)
+def _jitted():
+    # module-level compiled functions (a closure per call would recompile every probe)
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    def loss(model, x, y):
+        logits = jax.vmap(model)(x)
+        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
+
+    def block(carry, x, y, opt, window):
+        def step(carry, _):
+            model, s = carry
+            params, static = eqx.partition(model, eqx.is_inexact_array)
+            g = jax.grad(lambda p: loss(eqx.combine(p, static), x, y))(params)
+            upd, s = opt.update(g, s, params)
+            return (eqx.combine(optax.apply_updates(params, upd), static), s), None
+
+        carry, _ = jax.lax.scan(step, carry, None, length=window)
+        return carry, loss(carry[0], x, y)
+
+    return {"logits": eqx.filter_jit(lambda m, x: jax.vmap(m)(x)),
+            "loss": eqx.filter_jit(loss), "block": eqx.filter_jit(block)}
+
+
+def linear_probe_converged(train_x, train_y, test_x, test_y, *, lr: float = 1e-2,
+                           tol: float = 1e-4, window: int = 50, max_steps: int = 3000,
+                           weight_decay: float = 1e-6, layer_norm: bool = True,
+                           n_classes: int | None = None, seed: int = 0) -> dict:
+    r"""LayerNorm(D) -> Linear(D, C) on frozen features, trained **to convergence** (OURS,
+    issue 15 §1): full-batch AdamW at constant ``lr`` on the mean cross-entropy L, evaluated
+    every ``window`` steps; stops at the first check where
+
+        |L(t) - L(t - window)| < tol      (nats, full-batch train loss)
+
+    or after ``max_steps`` steps.  Full-batch steps make L deterministic and smooth, so the
+    criterion is not tripped or blocked by minibatch noise.  Returns {"train_acc",
+    "test_acc", "final_loss", "loss_change" (the last |L(t) - L(t - window)|), "steps",
+    "converged" (criterion met before the cap)}.
+    """
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    train_x, train_y, test_x = _check_bank(train_x, train_y, test_x)
+    test_y = np.asarray(test_y)
+    lr = check.positive("lr", lr)
+    tol = check.positive("tol", tol)
+    window = check.integer("window", window, minimum=1)
+    max_steps = check.integer("max_steps", max_steps, minimum=window)
+    weight_decay = check.real("weight_decay", weight_decay, low=0.0)
+    c = int(max(train_y.max(), test_y.max())) + 1 if n_classes is None else n_classes
+    d = train_x.shape[1]
+    norm = eqx.nn.LayerNorm(d, dtype=jnp.float32) if layer_norm else None
+    linear = eqx.nn.Linear(d, c, key=jax.random.key(seed, impl="rbg"), dtype=jnp.float32)
+    model = _probe_class()(norm, linear)
+    opt = _adamw(lr, weight_decay)
+    xs = jnp.asarray(train_x, jnp.float32)
+    ys = jnp.asarray(train_y, jnp.int32)
+    params, _ = eqx.partition(model, eqx.is_inexact_array)
+    carry = (model, opt.init(params))
+    previous = float(_full_batch_loss(model, xs, ys))
+    steps, change, converged = 0, np.inf, False
+    while steps < max_steps:
+        carry, loss = _probe_block(carry, xs, ys, opt, window)
+        steps += window
+        loss = float(loss)
+        change, previous = abs(loss - previous), loss
+        if change < tol:
+            converged = True
+            break
+    fitted = carry[0]
+    return {"train_acc": _accuracy(fitted, train_x, train_y),
+            "test_acc": _accuracy(fitted, test_x, test_y), "final_loss": previous,
+            "loss_change": float(change), "steps": steps, "converged": converged}
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_class():
+    # defined on first use: importing analysis must not import equinox/JAX
+    import equinox as eqx
+
+    class Probe(eqx.Module):
+        norm: eqx.nn.LayerNorm | None
+        linear: eqx.nn.Linear
+
+        def __call__(self, x):
+            return self.linear(self.norm(x) if self.norm is not None else x)
+
+    return Probe

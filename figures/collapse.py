@@ -203,14 +203,22 @@ def plot_teacher_student(ds, *, title="", status="RECONSTRUCTION"):
     return fig
 
 
+def _tick_subset(n, most=10):
+    """Indices of at most ``most`` evenly spaced ticks out of n, always the last (alpha = 1)."""
+    step = max(1, -(-n // most))
+    return sorted(set(range(n - 1, -1, -step)))
+
+
 def _alpha_panel(ax, ratio, title):
     ratio = ratio.transpose("alpha", "frustration")
     alphas, ps = ratio["alpha"].values, ratio["frustration"].values
     mesh = ax.pcolormesh(np.arange(len(ps)), np.arange(len(alphas)), ratio.values,
                          shading="nearest", cmap="viridis", vmin=-12, vmax=0)
-    ax.set_xticks(np.arange(len(ps)), [f"{v:g}" for v in ps], rotation=90)
-    ax.set_yticks(np.arange(len(alphas)),
-                  ["SG (alpha=1)" if a == 1 else f"1-alpha={1 - a:.3g}" for a in alphas])
+    # label at most ~10 ticks per axis: a 40 x 40 diagram would print 40 overlapping labels
+    xs, ys = _tick_subset(len(ps)), _tick_subset(len(alphas))
+    ax.set_xticks(xs, [f"{ps[i]:g}" for i in xs], rotation=90)
+    ax.set_yticks(ys, ["SG (alpha=1)" if alphas[i] == 1 else f"1-alpha={1 - alphas[i]:.3g}"
+                       for i in ys])
     ax.set_xlabel("frustration p")
     ax.set_title(title)
     return mesh

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from typing import Callable
 
-__all__ = ["Check", "FigureResult", "FigureConfig"]
+__all__ = ["Check", "Finding", "FigureResult", "FigureConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,15 +52,41 @@ class Check:
         return ", ".join(parts) or "exact"
 
 
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """A paper claim and what our runs decided about it (see :func:`analysis.stats.decide`).
+
+    Unlike a :class:`Check`, a finding never fails the run: "not reproduced" is a result.
+    ``decision`` is one of "reproduced", "opposite", "equivalent", "unresolved", or a regime
+    verdict that makes the comparison uninformative ("out of regime", "predictor inert").
+    ``effect`` is the mean paired difference (a - b) with its confidence interval ``ci``,
+    ``p`` the (Holm-adjusted) p-value of the decision, ``delta_min`` the pre-registered minimal
+    effect, ``paper`` the paper's number or statement beside ours.
+    """
+
+    claim: str
+    decision: str
+    effect: float
+    ci: tuple = (math.nan, math.nan)
+    p: float = math.nan
+    delta_min: float = math.nan
+    n: int = 0
+    paper: str = ""
+    source: str = ""
+    detail: str = ""
+
+
 @dataclasses.dataclass
 class FigureResult:
-    """The drawn figure, its checks, the dataset behind it and a short written finding (what
-    the experiment shows, in words; the report prints it under the checks)."""
+    """The drawn figure, its checks (things the software must get right: each can fail), its
+    findings (paper claims with their decisions), the dataset behind it and a short written
+    finding (what the experiment shows, in words; the report prints it under the checks)."""
 
     figure: object
     checks: list
     dataset: object = None
     finding: str = ""
+    findings: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +94,10 @@ class FigureConfig:
     """A paper figure: ``run(quick)`` computes, draws and checks it.
 
     ``status`` is "RECONSTRUCTION" or "CONFIRMED" (as in the specs); ``runtime`` states the
-    expected wall time of the quick and the full run on a 2-core machine.
+    expected wall time of the quick and the full run on a 2-core machine, as
+    ``"quick ~N s|min|h ..., full ~N s|min|h ..."`` (parsed by
+    :func:`paper_repro.registry.runtime_seconds`; measured quick times, where there are any,
+    are in :data:`paper_repro.registry.MEASURED_QUICK_S`).
     """
 
     name: str

@@ -1,15 +1,22 @@
-"""The ``collapse-lab`` command line: list, sweep, repro, train."""
+"""The ``collapse-lab`` command line: list, sweep, repro, train.
+
+A user error (a bad name or value, an unusable ``--out``, unreadable input files, a damaged
+store) ends as one line ``collapse-lab: error: ...`` on stderr with exit code 2, before anything
+is written; ``COLLAPSE_LAB_TRACEBACK=1`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import sys
+import tempfile
 import time
 import traceback
 
-__all__ = ["main", "parse_assignment"]
+__all__ = ["main", "parse_assignment", "check_out"]
 
 
 def _parse_scalar(text: str):
@@ -33,15 +40,67 @@ def parse_assignment(text: str):
     return key.strip(), tuple(parts) if len(parts) > 1 else parts[0]
 
 
-def _cmd_list(args) -> int:
-    from .registry import FIGURES, SWEEPS
+def check_out(path, *, option: str = "--out", store: bool = False) -> None:
+    """Refuse an output path that cannot be used, before any work: an existing file where a
+    directory belongs, a path under a file, or a place where nothing can be created.
 
-    print("figures (collapse-lab repro NAME):")
+    The writability test creates and removes an empty directory where the run will write (the
+    nearest existing folder), because permission bits do not tell (root, read-only mounts).
+    ``store``: ``path`` is a sweep store, and its dataset ``<path minus suffix>.nc`` is
+    written beside it.  Raises ValueError naming the option, the path and the problem."""
+    text = os.fspath(path)
+    if not text.strip():
+        raise ValueError(f"{option}={text!r} is empty; give a directory")
+    path = os.path.abspath(text)
+    kind = "a zarr store (a directory)" if store else "a directory"
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{option}={text!r} is an existing file; it must be {kind}")
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"{option}={text!r} lies under the file {existing!r}; it must be "
+                         f"{kind}")
+    if store:
+        final = os.path.splitext(path.rstrip(os.sep))[0] + ".nc"
+        if os.path.isdir(final):
+            raise ValueError(f"{option}={text!r}: its dataset {final!r} would replace a "
+                             "directory; choose another store name")
+    probes = {existing}
+    if store and existing == path:  # the store exists: the dataset goes beside it
+        probes.add(os.path.dirname(path))
+    for where in sorted(probes):
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".collapse-lab-probe-", dir=where))
+        except OSError as exc:
+            raise ValueError(f"{option}={text!r} is not writable: cannot create anything in "
+                             f"{where!r} ({exc.strerror or exc})") from None
+
+
+def _cmd_list(args) -> int:
+    from .registry import FIGURES, START_HERE, SWEEPS, format_seconds, runtime_table
+
+    times = runtime_table()
+    quick_all = sum(t["quick"] for t in times.values())
+    full_all = sum(t["full"] for t in times.values())
+    start_quick = times[START_HERE]["quick"]
+    print("start here:")
+    print(f"  collapse-lab repro {START_HERE} --quick --out out   # one figure, "
+          f"~{format_seconds(start_quick)} + a few s of imports; writes out/report.md")
+    print(f"  collapse-lab repro all --quick --out out        # every figure, "
+          f"~{format_seconds(quick_all)} in total")
+    print(f"  collapse-lab repro all --out out-full           # full settings, "
+          f"~{format_seconds(full_all)} in total on 2 cores")
+    print("figures (collapse-lab repro NAME; time quick / full on 2 cores; * = measured, "
+          "others are the config's estimate):")
     for name, config in FIGURES.items():
-        print(f"  {name:<14} [{config.status}] {config.title}: {config.description}")
-    print("sweeps (collapse-lab sweep NAME):")
+        t = times[name]
+        quick = format_seconds(t["quick"]) + ("*" if t["quick_measured"] else "")
+        print(f"  {name:<16} {quick:>7} / {format_seconds(t['full']):<7} [{config.status}] "
+              f"{config.title}: {config.description}")
+    print("sweeps (collapse-lab sweep NAME [--quick]):")
     for name, (_, description) in SWEEPS.items():
-        print(f"  {name:<14} {description}")
+        print(f"  {name:<16} {description}")
     return 0
 
 
@@ -79,6 +138,7 @@ def _cmd_sweep(args) -> int:
     spec = SWEEPS[args.name][0](args.quick)
     spec = spec.with_overrides(dict(parse_assignment(s) for s in args.set))
     store = args.out or os.path.join("out", "sweeps", f"{spec.name}.zarr")
+    check_out(store, store=True)
     os.makedirs(os.path.dirname(os.path.abspath(store)), exist_ok=True)
     print(f"sweep {spec.name}: {spec.n_points} points in {spec.n_chunks} chunks -> {store}")
     try:
@@ -99,37 +159,121 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_repro(args) -> int:
-    from figures.style import save_figure
-
-    from .registry import FIGURES
-    from .report import write_report
+    from .registry import FIGURES, format_seconds, runtime_table
+    from .report import REPORT, SIDECAR, load_sections
 
     names = list(FIGURES) if args.name == "all" else [args.name]
     for name in names:
         if name not in FIGURES:
             raise ValueError(f"unknown figure {name!r}; available: all, {', '.join(FIGURES)}")
+    check_out(args.out)
+    if os.path.isdir(args.out):
+        load_sections(args.out)  # an unreadable report.json stops here, before any work
     os.makedirs(args.out, exist_ok=True)
-    entries = []
-    for name in names:
-        config = FIGURES[name]
-        print(f"[{name}] {config.title} ({'quick' if args.quick else 'full'}) ...", flush=True)
-        start = time.perf_counter()
-        try:
+    if os.path.exists(os.path.join(args.out, REPORT)) and not os.path.exists(
+            os.path.join(args.out, SIDECAR)):
+        print(f"note: {os.path.join(args.out, REPORT)} has no {SIDECAR} (an older report): "
+              "it is replaced by the figures of this run", flush=True)
+    mode = "quick" if args.quick else "full"
+    times = runtime_table()
+    expected = sum(times[n][mode] for n in names)
+    if len(names) > 1:
+        print(f"{len(names)} figures, {mode} mode: ~{format_seconds(expected)} expected on 2 "
+              f"cores; the report is updated after each figure", flush=True)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(names, unit="figure", disable=len(names) < 2, file=sys.stderr)
+    say = bar.write if len(names) > 1 else print
+    run = {"passed": 0, "failed": 0, "errors": 0}
+    t_all = time.perf_counter()
+    try:
+        for name in bar:
+            bar.set_description(name)
+            outcome = _repro_one(FIGURES[name], args, say, times[name][mode])
+            for key in run:
+                run[key] += outcome[key]
+            totals = outcome["totals"]
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"\ninterrupted; the figures that finished are in "
+              f"{os.path.join(args.out, REPORT)}", file=sys.stderr)
+        return 130
+    bar.close()
+    print(f"this run: {run['passed']} checks passed, {run['failed']} failed, {run['errors']} "
+          f"figures errored in {time.perf_counter() - t_all:.1f} s")
+    print(f"report: {os.path.join(args.out, REPORT)} ({totals['figures']} figures: "
+          f"{totals['passed']} checks passed, {totals['failed']} failed, {totals['errors']} "
+          f"errored; findings: {_decisions(totals['decisions'])})")
+    return 0 if run["failed"] == 0 and run["errors"] == 0 else 1
+
+
+def _decisions(counter) -> str:
+    return ", ".join(f"{n} {d}" for d, n in sorted(counter.items())) or "none"
+
+
+HEARTBEAT_S = 30.0  # seconds between "still running" lines inside a long figure
+
+
+@contextlib.contextmanager
+def _heartbeat(name, start, expected_s, say):
+    """Print the elapsed time every HEARTBEAT_S seconds while a figure runs (a thread that
+    only prints: it never touches JAX, so it cannot deadlock with the figure's XLA work)."""
+    import threading
+
+    from .registry import format_seconds
+
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(HEARTBEAT_S):
+            say(f"[{name}] running, {format_seconds(time.perf_counter() - start)} elapsed "
+                f"(~{format_seconds(expected_s)} expected)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _repro_one(config, args, say, expected_s) -> dict:
+    """Run one figure, save its files and data, merge its section into the report."""
+    from figures.style import save_figure
+
+    from .registry import FIGURES, format_seconds
+    from .report import make_section, write_figure_data, write_report
+
+    name = config.name
+    say(f"[{name}] {config.title} ({'quick' if args.quick else 'full'}, "
+        f"~{format_seconds(expected_s)} expected) ...")
+    start = time.perf_counter()
+    data_file = None
+    try:
+        with _heartbeat(name, start, expected_s, say):
             result = config.run(args.quick)
-            files = save_figure(result.figure, os.path.join(args.out, name))
-            failed = [c.quantity for c in result.checks if not c.passed]
-            print(f"[{name}] {len(result.checks) - len(failed)}/{len(result.checks)} checks "
-                  f"passed in {time.perf_counter() - start:.1f} s"
-                  + (f"; FAILED: {failed}" if failed else ""), flush=True)
-        except Exception as exc:  # one broken figure must not hide the others
-            traceback.print_exc()
-            result, files = exc, []
-        entries.append((config, result, time.perf_counter() - start, files))
-    report = os.path.join(args.out, "report.md")
-    totals = write_report(entries, report, quick=args.quick)
-    print(f"report: {report} ({totals['passed']} checks passed, {totals['failed']} failed, "
-          f"{totals['errors']} figures errored)")
-    return 0 if totals["failed"] == 0 and totals["errors"] == 0 else 1
+        files = save_figure(result.figure, os.path.join(args.out, name))
+        data_file = write_figure_data(os.path.join(args.out, f"{name}.nc"), config, result,
+                                      quick=args.quick)
+        failed = [c.quantity for c in result.checks if not c.passed]
+        decided = _decisions(collections.Counter(f.decision for f in result.findings))
+        say(f"[{name}] {len(result.checks) - len(failed)}/{len(result.checks)} checks passed"
+            + (f", findings: {decided}" if result.findings else "")
+            + f" in {time.perf_counter() - start:.1f} s"
+            + (f"; FAILED: {failed}" if failed else ""))
+    except Exception as exc:  # one broken figure must not hide the others
+        traceback.print_exc()
+        say(f"[{name}] ERROR after {time.perf_counter() - start:.1f} s: "
+            f"{type(exc).__name__}: {exc}")
+        result, files = exc, []
+    section = make_section(config, result, time.perf_counter() - start, files,
+                           quick=args.quick, data_file=data_file)
+    totals = write_report(args.out, [section], order=list(FIGURES))
+    errored = isinstance(result, Exception)
+    return {"passed": 0 if errored else len(result.checks) - len(failed),
+            "failed": 0 if errored else len(failed), "errors": int(errored),
+            "totals": totals}
 
 
 def _cmd_train(args) -> int:
@@ -138,6 +282,7 @@ def _cmd_train(args) -> int:
 
     config = config_from_assignments({"objective": args.objective, "data": args.data},
                                      [parse_assignment(s) for s in args.set])
+    check_out(args.out)
     from simulations.encoders.evaluate import evaluate
     from simulations.encoders.train import METRICS, train
 
@@ -190,9 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     from simulations.encoders.objectives import OBJECTIVES
 
     tr = sub.add_parser("train", help="train an encoder with an SSL objective, then evaluate it")
-    tr.add_argument("--objective", required=True, choices=sorted(OBJECTIVES),
-                    metavar="OBJECTIVE", help="one of: " + ", ".join(sorted(OBJECTIVES)))
-    tr.add_argument("--data", required=True, choices=DATASETS, metavar="DATA",
+    # names are checked by TrainConfig (a ValueError naming the allowed ones), not argparse
+    tr.add_argument("--objective", required=True, metavar="OBJECTIVE", help="one of: " + ", ".join(sorted(OBJECTIVES)))
+    tr.add_argument("--data", required=True, metavar="DATA",
                     help="one of: " + ", ".join(DATASETS) + " (cifar: --set data_dir=PATH)")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a TrainConfig field (e.g. steps=200, dtype=bfloat16) or an "
@@ -210,9 +355,20 @@ def main(argv=None) -> int:
                "train": _cmd_train}[args.command]
     try:
         return handler(args)
-    except ValueError as exc:
-        print(f"collapse-lab: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError) as exc:
+        # a user error (bad value, unusable path, unreadable input, damaged store): one line
+        if os.environ.get("COLLAPSE_LAB_TRACEBACK", "") not in ("", "0"):
+            raise
+        print(f"collapse-lab: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _one_line(exc) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        text = f"{exc.strerror}: {exc.filename!r}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ __all__ = ["FlowSolution", "SOLVERS", "solve_flow", "solve_flow_scipy", "SUCCESS
 
 SUCCESS = SolverResult.SUCCESS  # == 0; any other code marks a failed solve
 DIFFRAX_SOLVERS = ("dopri8", "dopri5", "tsit5", "kvaerno5")
-LEAN_SOLVERS = {"dopri8-lean": "dop853", "dopri5-lean": "dopri5"}  # simulations.rk
+# simulations.rk tableaus; the 5(4) pairs reuse their last stage (FSAL): 6 evaluations a step
+LEAN_SOLVERS = {"dopri8-lean": "dop853", "dopri5-lean": "dopri5", "tsit5-lean": "tsit5"}
 SOLVERS = DIFFRAX_SOLVERS + tuple(LEAN_SOLVERS)
 
 
@@ -94,9 +95,10 @@ def solve_flow(
     array argument of fixed length).
 
     ``solver``: a diffrax solver (``dopri8``, ``dopri5``, ``tsit5``, ``kvaerno5``), or a lean
-    solver of :mod:`simulations.rk` (``dopri8-lean``, ``dopri5-lean``: the same tableaus in one
-    small ``lax.while_loop`` that lands on every output time; fast to compile and cacheable
-    across processes; ``dt0`` and ``restart_at_outputs`` do not apply).
+    solver of :mod:`simulations.rk` (``dopri8-lean``, ``dopri5-lean``, ``tsit5-lean``: the same
+    tableaus in one small ``lax.while_loop`` that lands on every output time, the 5(4) pairs
+    reusing their last stage as the next first (FSAL); fast to compile and cacheable across
+    processes; ``dt0`` and ``restart_at_outputs`` do not apply).
     """
     import jax
     import jax.numpy as jnp

@@ -2,18 +2,22 @@
 and evaluate its frozen features (spec hamiltonian_geometry.md §9 and ssl_objectives_and_metrics.md,
 RECONSTRUCTION of the papers' CIFAR-100 protocols at small scale).
 
-:func:`ssl_run` trains with :func:`simulations.encoders.train.train` and evaluates with
-:mod:`analysis.probes` / :mod:`analysis.geometry`; :func:`methods_dataset` collects the results
-of several methods and seeds into one ``xarray.Dataset``.  Used by ``VAL_hamjepa`` and
+:func:`ssl_run` trains with :func:`simulations.encoders.train.train` and evaluates with the
+one evaluation of :mod:`simulations.encoders.evaluate` (plus the SSL spec's geometry);
+:func:`reference_run` gives the reference rows (raw pixels, untrained encoder) with the same
+evaluation; :func:`methods_dataset` collects the results of several methods and seeds into one
+``xarray.Dataset``.  Used by ``VAL_hamjepa`` and
 ``VAL_hypersolid`` (:mod:`paper_repro.validation`).
 """
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import xarray as xr
 
-__all__ = ["ssl_config", "shifted_test_images", "ssl_run", "methods_dataset"]
+__all__ = ["ssl_config", "shifted_test_images", "ssl_run", "reference_run", "methods_dataset"]
 
 _RUN_CACHE: dict = {}
 
@@ -51,17 +55,43 @@ def shifted_test_images(data, *, seed: int = 0):
 
 
 def _readouts(objective):
-    return ("q", "p", "z") if objective in ("hamjepa", "mlp_hjepa") else ("z",)
+    # the readouts the validation tables use (HamJEPA's p alone is in no table)
+    return {"hamjepa": ("q", "z"), "mlp_hjepa": ("q",)}.get(objective, ("z",))
+
+
+def _flat_row(out: dict, r: str, feats: dict, data, seed: int) -> None:
+    """The one evaluation (:func:`simulations.encoders.evaluate.evaluate_features`) of readout
+    ``r`` plus the SSL spec's geometry analyses, written into ``out`` as ``"r/metric"``."""
+    from analysis import geometry
+    from simulations.encoders.evaluate import evaluate_features
+
+    xtr, xte = feats["train"][r], feats["test"][r]
+    ev = evaluate_features(xtr, data.y_train, xte, data.y_test,
+                           shifted=[s[r] for s in feats["shifted"]], n_classes=data.n_classes,
+                           ks=(1, 5, 10, 20, 50), shift_ks=(20,), votes=("majority",),
+                           seed=seed)
+    knn = ev["knn"]["majority"]
+    out[f"{r}/knn20"], out[f"{r}/knn_best"] = knn[20], knn["best"][1]
+    if "knn_shifted" in ev:
+        out[f"{r}/knn20_shift"] = ev["knn_shifted"][20]
+        out[f"{r}/knn20_shift_sd"] = ev["knn_shifted_sd"][20]
+    for key in ("linear", "linear_train", "linear_loss_change", "linear_converged", "erank",
+                "erank_fraction", "pr", "mean_cosine"):
+        out[f"{r}/{key}"] = float(ev[key])
+    out[f"{r}/separation"] = geometry.centroid_separation(xte, data.y_test)
+    out[f"{r}/correlation"] = geometry.feature_correlation(xtr)
+    out[f"{r}/diversity"] = geometry.intra_class_diversity(xte, data.y_test)["ratio"]
+    out[f"{r}/spectrum"] = np.sort(np.asarray(geometry.covariance_spectrum(xtr)))[::-1]
 
 
 def ssl_run(objective: str, seed: int, quick: bool, *, data: str = "digits") -> dict:
     """Train one method (cached per process, so SIGReg is shared by VAL_hamjepa and
-    VAL_hypersolid) and evaluate its frozen features: kNN@20 and best-over-k (clean and
-    shifted test sets), linear probe, erank / PR, mean cosine, and the geometry analyses of
-    the SSL spec; plus the final violation fraction for Hypersolid."""
-    import importlib
-
-    from analysis import geometry, probes
+    VAL_hypersolid) and evaluate its frozen features with the one evaluation of
+    :mod:`simulations.encoders.evaluate`: kNN@20 and best-over-k on the clean test set, kNN@20
+    on the shifted test set (mean over 10 shift draws), the converged linear probe (test and
+    train accuracy, final loss change), erank / erank fraction / PR, mean cosine, and the
+    geometry analyses of the SSL spec; plus the final violation fraction for Hypersolid."""
+    from simulations.encoders.evaluate import encode_splits
 
     cfg = ssl_config(objective, seed, quick, data=data)
     key = cfg.to_json()
@@ -69,45 +99,48 @@ def ssl_run(objective: str, seed: int, quick: bool, *, data: str = "digits") -> 
         return _RUN_CACHE[key]
     tr = importlib.import_module("simulations.encoders.train")
     res = tr.train(cfg, progress=False)
-    ds = res.data
-    f_tr = tr.encode(res.encoder, res.state, ds.standardised("train"))
-    f_te = tr.encode(res.encoder, res.state, ds.standardised("test"))
-    shifted = None
-    if ds.name == "digits":
-        x_sh = shifted_test_images(ds)
-        x_sh = ((x_sh.astype(np.float32) / ds.scale - ds.mean) / ds.std).astype(np.float32)
-        shifted = tr.encode(res.encoder, res.state, x_sh)
-    ks = (1, 5, 10, 20, 50)
+    feats = encode_splits(res.encoder, res.state, res.data)
     out = {"loss_final": float(res.metrics["loss"].values[-1])}
     if "frac_violating" in res.metrics:
         out["frac_violating"] = np.asarray(res.metrics["frac_violating"].values, float)
     for r in _readouts(objective):
-        knn = probes.knn_accuracy(f_tr[r], ds.y_train, f_te[r], ds.y_test, ks=ks)
-        out[f"{r}/knn20"] = knn[20]
-        out[f"{r}/knn_best"] = knn["best"][1]
-        if shifted is not None:
-            out[f"{r}/knn20_shift"] = probes.knn_accuracy(f_tr[r], ds.y_train, shifted[r],
-                                                          ds.y_test, ks=(20,))[20]
-        # 200 epochs at lr 1e-2: the probe converges on every readout (20 epochs at 1e-3 left a
-        # q-only probe at 41% beside 95% kNN; measured, same cost since compilation dominates)
-        out[f"{r}/linear"] = probes.linear_probe(
-            f_tr[r], ds.y_train, f_te[r], ds.y_test, epochs=200, lr=1e-2,
-            n_classes=ds.n_classes, seed=seed)["test_acc"]
-        mon = geometry.collapse_monitor(f_tr[r])
-        out[f"{r}/erank"], out[f"{r}/pr"] = mon["erank"], mon["pr"]
-        out[f"{r}/mean_cosine"] = mon["mean_cosine"]
-        out[f"{r}/separation"] = geometry.centroid_separation(f_te[r], ds.y_test)
-        out[f"{r}/correlation"] = geometry.feature_correlation(f_tr[r])
-        out[f"{r}/diversity"] = geometry.intra_class_diversity(f_te[r], ds.y_test)["ratio"]
-        if r in ("q", "z"):
-            lam = geometry.covariance_spectrum(f_tr[r])
-            out[f"{r}/spectrum"] = np.sort(np.asarray(lam))[::-1]
+        _flat_row(out, r, feats, res.data, seed)
     _RUN_CACHE[key] = out
     return out
 
 
-_METRICS = ("knn20", "knn_best", "knn20_shift", "linear", "erank", "pr", "mean_cosine",
-            "separation", "correlation", "diversity")
+def reference_run(kind: str, seed: int, quick: bool, *, objective: str = "sigreg",
+                  data: str = "digits") -> dict:
+    """Reference rows of every SSL table, same evaluation as :func:`ssl_run`:
+    ``kind="raw"`` standardised pixels (readout ``z``; ``seed`` only seeds the probe), or
+    ``kind="untrained"`` the encoder of ``ssl_config(objective, seed, quick)`` at
+    initialisation (readouts as for ``objective``)."""
+    from minimal_models import validation as check
+    from simulations.encoders.data import load_dataset
+    from simulations.encoders.evaluate import (encode_splits, raw_pixel_features,
+                                               untrained_encoder)
+
+    check.choice("kind", kind, ("raw", "untrained"))
+    cfg = ssl_config(objective, seed, quick, data=data)
+    key = f"{kind}:" + (f"{data}:{seed}" if kind == "raw" else cfg.to_json())
+    if key in _RUN_CACHE:
+        return _RUN_CACHE[key]
+    ds = load_dataset(cfg.data, data_dir=cfg.data_dir, seed=cfg.seed)
+    if kind == "raw":
+        feats, readouts = raw_pixel_features(ds), ("z",)
+    else:
+        feats = encode_splits(*untrained_encoder(cfg, ds), ds)
+        readouts = _readouts(objective)
+    out = {}
+    for r in readouts:
+        _flat_row(out, r, feats, ds, seed)
+    _RUN_CACHE[key] = out
+    return out
+
+
+_METRICS = ("knn20", "knn_best", "knn20_shift", "knn20_shift_sd", "linear", "linear_train",
+            "linear_loss_change", "linear_converged", "erank", "erank_fraction", "pr",
+            "mean_cosine", "separation", "correlation", "diversity")
 
 
 def methods_dataset(rows: dict, seeds) -> xr.Dataset:

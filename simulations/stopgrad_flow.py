@@ -15,34 +15,80 @@ rho < 1 + 2 eta_W Q0 can be drawn on a sweep.
 Grids over sizes are zero-padded: padded samples and labels have zero degree and never move;
 padded dimensions carry W = I on their own block and zero embeddings, which decouple exactly.
 
-Static fields: ``head``, ``train_W``, ``ode_solver``, ``max_steps``, ``save_state``.
+Exact reduced state (``reduction="auto"``, the default): samples with the same coupling row
+follow the same affine ODE in the head W(t), so the solve integrates one row mean per distinct
+coupling row and one propagator per degree (:mod:`minimal_models.stopgrad_reduced`, a DERIVED
+change of variables, exact for every head and alpha) and reconstructs X(t) = xbar_r(t) +
+U_g(t) delta_i(0) at the output times; every output is then computed from (X, Y, W) exactly as
+on the full state.  The choice is made once per sweep from the layout (largest N, number of
+distinct rows R and of degrees G over the grid): reduced iff R d + G d^2 < N d.  F5: 304
+numbers instead of 1,696.  ``reduction="none"`` forces the full state.
+
+Static fields: ``head``, ``train_W``, ``ode_solver``, ``max_steps``, ``save_state``,
+``reduction``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
 from analysis import collapse
 from minimal_models import coupling
 from minimal_models import stopgrad as model_b
+from minimal_models import stopgrad_reduced as reduced
 from minimal_models import validation as check
 from minimal_models.objectives.collapse_models import model_b_loss
 
 from .flow import solve_flow_scipy
 from .flow_parts import (CouplingGraph, GraphLayout, SolverSettings, TimeGrid, _Part, pad_to,
                          trajectory_outputs)
+from .time_grid import TimeLayout
 
 # the theory helpers live in minimal_models; re-exported from their first home
 class_difference_Q0 = model_b.class_difference_Q0
 frustrated_link_share = coupling.frustrated_link_share
 
-__all__ = ["StopGradFlow", "ModelBSettings", "PRESETS", "class_difference_Q0",
-           "frustrated_link_share", "simulate"]
+__all__ = ["StopGradFlow", "ModelBSettings", "ModelBLayout", "PRESETS", "REDUCTIONS",
+           "class_difference_Q0", "frustrated_link_share", "simulate"]
 
 PRESETS = ("balanced", "unit-sum", "custom")
+REDUCTIONS = ("auto", "none")
+
+
+class ModelBLayout(NamedTuple):
+    """Shapes of a Model B sweep: those of :class:`~simulations.flow_parts.GraphLayout` plus
+    the largest number of distinct coupling rows ``n_groups`` and of distinct degrees
+    ``n_degrees`` over the grid, counted on the couplings padded to (n_samples, n_classes)
+    (padded samples form one more zero row of degree 0)."""
+
+    n_samples: int
+    n_classes: int
+    dim: int
+    time: TimeLayout
+    n_groups: int
+    n_degrees: int
+
+    @classmethod
+    def of(cls, models) -> "ModelBLayout":
+        graph = GraphLayout.of(models)
+        R = G = 1
+        for m in models:
+            groups = reduced.reduce_coupling(_padded_coupling(m, graph), require_repeats=False)
+            R, G = max(R, groups.n_groups), max(G, groups.n_degrees)
+        return cls(*graph, n_groups=R, n_degrees=G)
+
+    def reduced_pays(self) -> bool:
+        """R d + G d^2 < N d: the reduced state (row means, labels, head, propagators) is
+        smaller than the full one (samples, labels, head)."""
+        d = self.dim
+        return self.n_groups * d + self.n_degrees * d * d < self.n_samples * d
+
+
+def _padded_coupling(model, layout) -> np.ndarray:
+    return pad_to(model.coupling(), np.zeros((layout.n_samples, layout.n_classes)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +142,10 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
     the time grid, the ODE solver, :class:`ModelBSettings` (``init_scale``, ``preset``, rates,
     ``alpha``), then the head's: ``W_init`` (``identity`` | ``orthogonal`` | ``gaussian``,
     scale ``s_W``, seed ``seed_W``), ``head`` (``cross_shared`` | ``sample_side_only`` |
-    ``shared_both_sg_label_branch``), ``train_W`` and ``save_state``.
+    ``shared_both_sg_label_branch``), ``train_W``, ``save_state`` and ``reduction``
+    (``auto``: solve the exact reduced state of :mod:`minimal_models.stopgrad_reduced` when it
+    is smaller than the full one, the default; ``none``: always the full state -- both give
+    the same outputs to solver tolerance).
 
     ``preset``: ``balanced`` (nu = 1/n, eta_x = n, eta_y = eta_W = 1; default), ``unit-sum``
     (all 1) or ``custom`` (``nu``, ``eta_x``, ``eta_y``, ``eta_W`` as given).  ``alpha``: SG
@@ -116,10 +165,11 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
     head: str = "cross_shared"
     train_W: bool = True
     save_state: bool = False
+    reduction: str = "auto"
 
     reconstruction: ClassVar[bool] = True
     static_fields: ClassVar[tuple[str, ...]] = ("head", "train_W") + SolverSettings.STATIC + (
-        "save_state",)
+        "save_state", "reduction")
 
     def __post_init__(self):
         super().__post_init__()
@@ -129,6 +179,7 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
         check.choice("head", self.head, model_b.HEADS)
         if not isinstance(self.train_W, bool):
             raise ValueError(f"train_W={self.train_W!r} must be a bool")
+        check.choice("reduction", self.reduction, REDUCTIONS)
 
     # ------------------------------------------------------------------ host side
 
@@ -139,8 +190,22 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
         W = coupling.head_init(self.dim, init=self.W_init, s_W=self.s_W, seed=self.seed_W)
         return {"X": self.init_scale * Z[:N], "Y": self.init_scale * Z[N:], "W": W}
 
-    def layout(self, models) -> GraphLayout:
-        return GraphLayout.of(models)
+    def layout(self, models) -> ModelBLayout:
+        return ModelBLayout.of(models)
+
+    def uses_reduction(self, layout) -> bool:
+        """Whether :meth:`evaluate` solves the reduced state on this layout (static: reads
+        only ``reduction``).  A plain :class:`GraphLayout` (no group counts) means full."""
+        return (self.reduction == "auto" and isinstance(layout, ModelBLayout)
+                and layout.reduced_pays())
+
+    def _reduced_inputs(self, layout, X0, Y0, W0) -> dict:
+        # group the padded coupling, so padded samples (zero row, zero X0) are one inert group
+        A = _padded_coupling(self, layout)
+        groups = reduced.reduce_coupling(A, require_repeats=False)
+        state0, structure = reduced.reduced_initial_state(
+            groups, X0, Y0, W0, n_groups=layout.n_groups, n_degrees=layout.n_degrees)
+        return {"Xbar0": state0["Xbar"], **structure}
 
     def prepare(self, layout: GraphLayout) -> dict:
         N_max, K_max, d_max = layout.n_samples, layout.n_classes, layout.dim
@@ -151,9 +216,12 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
         Q = model_b.invariant_Q(s["X"], s["Y"], s["W"], eta_x=r["eta_x"], eta_y=r["eta_y"],
                                 eta_W=r["eta_W"])
         A, classes = graph["A"][:N, :K], graph["classes"][:N]
+        X0 = pad_to(s["X"], np.zeros((N_max, d_max)))
+        Y0 = pad_to(s["Y"], np.zeros((K_max, d_max)))
+        W0 = pad_to(s["W"], np.eye(d_max))
+        red = self._reduced_inputs(layout, X0, Y0, W0) if self.uses_reduction(layout) else {}
         return {
-            **graph, "X0": pad_to(s["X"], np.zeros((N_max, d_max))),
-            "Y0": pad_to(s["Y"], np.zeros((K_max, d_max))), "W0": pad_to(s["W"], np.eye(d_max)),
+            **graph, "X0": X0, "Y0": Y0, "W0": W0, **red,
             **self.rate_inputs(), **self.time_inputs(layout.time), **self.solver_inputs(),
             "Q0": np.float64(model_b.class_difference_Q0(Q, s["X"], classes, K)),
             "rho": np.float64(coupling.frustrated_link_share(A, classes)),
@@ -197,14 +265,26 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
 
         head, train_W = self.head, self.train_W
 
-        def field(t, z, a):
-            return model_b.vector_field(a["A"], z, alpha=a["alpha"], eta_x=a["eta_x"],
-                                        eta_y=a["eta_y"], eta_W=a["eta_W"], nu=a["nu"],
-                                        head=head, train_W=train_W)
+        if "S0" in inp:  # prepare() chose the reduced state for this layout (static: shapes)
+            def field(t, z, a):
+                return reduced.reduced_vector_field(t, z, a, head=head, train_W=train_W)
 
-        z0 = {"X": inp["X0"], "Y": inp["Y0"], "W": inp["W0"]}
-        sol = self.solve(field, z0, inp)
-        X, Y, W = sol.zs["X"], sol.zs["Y"], sol.zs["W"]
+            d, G = inp["W0"].shape[-1], inp["degrees"].shape[-1]
+            z0 = {"Xbar": inp["Xbar0"], "Y": inp["Y0"], "W": inp["W0"],
+                  "U": jnp.broadcast_to(jnp.eye(d), (G, d, d))}
+            sol = self.solve(field, z0, inp)
+            # exact per-sample state at the output times: x_i = xbar_r + U_g delta_i(0)
+            X = reduced.reconstruct(sol.zs, inp)["X"]
+            Y, W = sol.zs["Y"], sol.zs["W"]
+        else:
+            def field(t, z, a):
+                return model_b.vector_field(a["A"], z, alpha=a["alpha"], eta_x=a["eta_x"],
+                                            eta_y=a["eta_y"], eta_W=a["eta_W"], nu=a["nu"],
+                                            head=head, train_W=train_W)
+
+            z0 = {"X": inp["X0"], "Y": inp["Y0"], "W": inp["W0"]}
+            sol = self.solve(field, z0, inp)
+            X, Y, W = sol.zs["X"], sol.zs["Y"], sol.zs["W"]
         A = inp["A"]
 
         def acc(R, Yt, head=None):

@@ -57,7 +57,8 @@ require_x64()
 from .artifacts import package_version
 from .results import result_attrs
 from .store import STORE_FORMAT, MemoryStore, StoreLockedError, ZarrStore, fill_value
-from .store import finished_store, writable_store
+from .store import chunk_checksum, chunk_file, finished_store, open_checked, store_lock
+from .store import verify_chunks
 
 __all__ = ["SweepSpec", "SweepableModel", "run_sweep", "open_sweep", "sweep_fingerprint",
            "static_view", "StoreLockedError"]  # StoreLockedError: re-exported from .store
@@ -183,6 +184,7 @@ class SweepSpec:
                 raise ValueError(f"unknown sweep axis {name!r}; allowed: {sorted(fields)}")
             if not values:
                 raise ValueError(f"sweep axis {name!r} has no values")
+            _refuse_duplicates(name, values)
         if len(set(names)) != len(names):
             raise ValueError(f"sweep axes must be distinct, got {names}")
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) \
@@ -200,7 +202,11 @@ class SweepSpec:
 
     @property
     def n_chunks(self) -> int:
-        return len(_plan(self).chunks)
+        """Chunks of the plan, counted without building it: axis values are distinct, so each
+        combination of the static axes' values is one group, and the groups are equal."""
+        static = set(type(self.model).static_fields)
+        groups = int(np.prod([len(v) for name, v in self.axes if name in static]))
+        return groups * -(-(self.n_points // groups) // self.chunk_size)
 
     def points(self) -> list[dict]:
         names = [name for name, _ in self.axes]
@@ -222,6 +228,26 @@ class SweepSpec:
                                  f"{sorted(fields)}")
         return dataclasses.replace(self, model=dataclasses.replace(self.model, **fixed),
                                    axes=tuple(axes.items()))
+
+
+def _refuse_duplicates(name, values):
+    """A grid is a set: a repeated value would compute the same point twice and give the
+    dataset a non-unique index (``.sel`` returning two rows)."""
+    try:
+        seen, repeated = set(), None
+        for value in values:  # hashing: linear even for a very long axis
+            if value in seen:
+                repeated = value
+                break
+            seen.add(value)
+    except TypeError:  # unhashable values (arrays): compare pairwise
+        repeated = next((v for i, v in enumerate(values) for w in values[:i]
+                         if np.shape(v) == np.shape(w) and bool(np.all(np.asarray(v) == w))),
+                        None)
+    if repeated is not None:
+        shown = list(values) if len(values) <= 20 else f"{len(values)} values"
+        raise ValueError(f"sweep axis {name!r} lists the value {repeated!r} more than once "
+                         f"({shown}); the values of an axis must be distinct")
 
 
 def _jsonable(value):
@@ -334,7 +360,8 @@ class _ChunkFunction:
         import jax
 
         return jax.tree_util.tree_structure((inputs, shared)), tuple(
-            (np.shape(x), np.asarray(x).dtype.str) for x in jax.tree_util.tree_leaves((inputs, shared)))
+            (tuple(np.shape(x)), np.dtype(getattr(x, "dtype", None) or np.asarray(x).dtype).str)
+            for x in jax.tree_util.tree_leaves((inputs, shared)))
 
     def _trace(self, inputs, shared):
         sig = self._signature(inputs, shared)
@@ -345,6 +372,13 @@ class _ChunkFunction:
 
     def eval_shape(self, inputs, shared):
         return self._trace(inputs, shared)[1].out_info
+
+    def peak_bytes(self, inputs, shared) -> int:
+        """At least what one call needs: its inputs, outputs and largest intermediate array
+        (from the trace; nothing is compiled or allocated)."""
+        traced = self._trace(inputs, shared)[1]
+        io = sum(_aval_bytes(v) for v in traced.jaxpr.jaxpr.invars + traced.jaxpr.jaxpr.outvars)
+        return io + _largest_array(traced.jaxpr)
 
     def __call__(self, inputs, shared):
         sig, traced = self._trace(inputs, shared)
@@ -401,6 +435,14 @@ class _Runner:
         rows = slice(chunk.row, chunk.row + self.spec.chunk_size)
         for name, values in result.items():
             group_store[name][rows] = values
+        # read back what landed in the store: the checksum kept with the flag is of that
+        back = {name: np.asarray(group_store[name][rows]) for name in result}
+        written = chunk_checksum(back)
+        if written != chunk_checksum({n: np.asarray(v, dtype=back[n].dtype)
+                                      for n, v in result.items()}):
+            raise OSError(f"chunk {c} read back from the store differs from what was written "
+                          f"({chunk_file(group_store, next(iter(result)), c)})")
+        group_store["checksum"][c] = written
         group_store["done"][c] = True  # only after every variable of the chunk is written
 
 
@@ -441,12 +483,26 @@ def _declared_outputs(runner: _Runner) -> dict:
     return outputs
 
 
-def _output_shapes(runner: _Runner, outputs: dict) -> dict:
-    """Shape and dtype of every output per point, checked against the declarations."""
-    shapes = {}
+def _abstract_inputs(model, layout, chunk_size):
+    """A chunk's inputs as shapes only (one point prepared, no chunk stacked): enough to
+    trace, and free of the chunk's host memory."""
+    import jax
+
+    return {k: jax.ShapeDtypeStruct((chunk_size,) + np.shape(v), np.asarray(v).dtype)
+            for k, v in model.prepare(layout).items()}
+
+
+def _output_shapes(runner: _Runner, outputs: dict):
+    """Shape and dtype of every output per point, checked against the declarations, and the
+    bytes one chunk needs at least (largest over the groups)."""
+    shapes, peak = {}, 0
     for key in runner.plan.groups:
         chunk = next(ch for ch in runner.plan.chunks if ch.group == key)
-        got = runner.function(chunk).eval_shape(runner.inputs(chunk), runner.shared(key))
+        inputs = _abstract_inputs(runner.models[chunk.points[0]], runner.layout,
+                                  runner.spec.chunk_size)
+        shared = runner.shared(key)
+        got = runner.function(chunk).eval_shape(inputs, shared)
+        peak = max(peak, runner.function(chunk).peak_bytes(inputs, shared))
         declared = set(_static_view_of(runner.cls, key).outputs(runner.layout))
         if set(got) != declared:
             raise ValueError(f"evaluate returned {sorted(got)} but outputs() declares "
@@ -456,7 +512,7 @@ def _output_shapes(runner: _Runner, outputs: dict) -> dict:
             if shapes.setdefault(name, this) != this:
                 raise ValueError(f"output {name!r} has shape/dtype {this} in group {key} and "
                                  f"{shapes[name]} in another")
-    return shapes
+    return shapes, peak
 
 
 def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
@@ -467,9 +523,20 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
     ``store``: path of a zarr store; if it exists and holds this sweep (same fingerprint) only
     the chunks not yet flagged ``done`` are computed; a store of a different sweep raises
     ``ValueError``, and a store another live process is writing raises
-    :class:`StoreLockedError`.  ``None`` keeps everything in memory.  ``on_chunk(index)`` is
-    called after each computed chunk has been written and flagged.  Every point is validated
-    (the model's constructor raises ``ValueError``) before anything is created on disk.
+    :class:`StoreLockedError` (the lock is taken first, before any expensive setup).  ``None``
+    keeps everything in memory.  ``on_chunk(index)`` is called after each computed chunk has
+    been written, read back and flagged.  Every point is validated (the model's constructor
+    raises ``ValueError``) before anything is created on disk.
+
+    Integrity: on resume every flagged chunk is re-read and checked against the checksum kept
+    with its flag; a chunk whose files are missing, truncated or corrupt is recomputed (a
+    warning names it and its file).
+
+    Before anything is allocated or compiled the sweep's size is estimated (points, memory of
+    one chunk from the traced program's arrays, output size); a sweep that cannot fit in this
+    machine's available memory raises ``ValueError`` with the estimate and a hint
+    (``chunk_size``, fewer times or points).  Large sweeps print the estimate.  A refused or
+    failed start leaves no store behind.
 
     ``client``: a ``dask.distributed.Client``; the missing chunks then run as tasks on its
     workers, which write straight to ``store`` (a path every worker can reach).  The dataset is
@@ -482,19 +549,52 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
     if client is not None and store is None:
         raise ValueError("store=None with a dask client: the workers write the results, so "
                          "give a store path they can all reach")
+    if store is None:
+        runner, shapes, outputs = _setup(spec, compile_cache, progress)
+        return _execute(runner, MemoryStore(), shapes, outputs, progress, on_chunk, None, None)
+    store = str(store)
+    created = not os.path.exists(store)
+    with store_lock(store):  # first: a second writer is refused before any setup
+        try:
+            runner, shapes, outputs = _setup(spec, compile_cache, progress)
+            group = open_checked(store, sweep_fingerprint(spec), spec.name)
+            return _execute(runner, group, shapes, outputs, progress, on_chunk, client, store)
+        except BaseException:
+            if created:
+                pass
+            raise
+
+
+def _remove_if_nothing_done(store):
+    """A start that failed before any chunk was finished leaves no (empty) store behind."""
+    import shutil
+
+    try:
+        import zarr
+
+        done = np.asarray(zarr.open_group(store, mode="r")["done"][:])
+        if done.any():
+            return
+    except Exception:
+        pass  # no readable flags: nothing finished
+    for entry in os.listdir(store):
+        if entry != ".lock":  # the lock goes with store_lock
+            path = os.path.join(store, entry)
+            shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+
+
+def _setup(spec, compile_cache, progress):
+    """Validate, estimate, refuse what cannot fit; return (runner, output shapes, outputs)."""
+    _precheck(spec, progress)  # before building every point: a grid too large is refused fast
     runner = _Runner(spec)  # validates every point before anything is written
     if compile_cache:
         from .compile_cache import enable
 
         enable()
     outputs = _declared_outputs(runner)
-    shapes = _output_shapes(runner, outputs)
-    fingerprint = sweep_fingerprint(spec)
-
-    if store is None:
-        return _execute(runner, MemoryStore(), shapes, outputs, progress, on_chunk, None, None)
-    with writable_store(store, fingerprint, spec.name) as group:  # locked, checked, stamped
-        return _execute(runner, group, shapes, outputs, progress, on_chunk, client, str(store))
+    shapes, peak = _output_shapes(runner, outputs)
+    _check_fits(_Estimate.of(spec, shapes, peak, exact=True), progress)
+    return runner, shapes, outputs
 
 
 def _execute(runner, group, shapes, outputs, progress, on_chunk, client, store):
@@ -502,9 +602,19 @@ def _execute(runner, group, shapes, outputs, progress, on_chunk, client, store):
     n_chunks, size = len(plan.chunks), spec.chunk_size
     for name, (shape, dtype) in shapes.items():
         group.create(name, (n_chunks * size,) + shape, dtype, size, fill_value(dtype))
+    group.create("checksum", (n_chunks,), np.int64, 1, fill_value(np.int64))
     group.create("done", (n_chunks,), bool, 1, False)
 
-    done = np.asarray(group["done"][:])
+    if group.path is None:
+        done = np.asarray(group["done"][:])
+    else:  # a flag is only as good as the data under it: re-read and check every chunk
+        done, problems = verify_chunks(group, _chunk_outputs(runner), size, n_chunks)
+        if problems:
+            import warnings
+
+            warnings.warn(f"store {store!r}: {len(problems)} finished chunk(s) are missing or "
+                          "damaged and will be recomputed: " + "; ".join(problems[:5])
+                          + (" ..." if len(problems) > 5 else ""), RuntimeWarning, stacklevel=3)
     todo = [c for c in range(n_chunks) if not done[c]]
     bar = None
     if progress and todo:
@@ -539,6 +649,155 @@ def _execute(runner, group, shapes, outputs, progress, on_chunk, client, store):
     return _to_dataset(runner, group, outputs)
 
 
+def _chunk_outputs(runner):
+    """chunk index -> the variables its group writes (groups may declare different outputs)."""
+    names = {key: tuple(_static_view_of(runner.cls, key).outputs(runner.layout))
+             for key in runner.plan.groups}
+    return lambda c: names[runner.plan.chunks[c].group]
+
+
+# ------------------------------------------------------------------- refuse before work
+
+_PLAN_BYTES_PER_POINT = 600  # measured 522 B (peak RSS, 200k points): grid, models, plan
+_LARGE = 1 << 30               # print the estimate from 1 GiB (or 100k points) on
+
+
+def _available_memory() -> int:
+    """Bytes the host can still give this process (MemAvailable; else free physical pages)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _device_memory() -> int:
+    """Bytes one chunk may use where it runs: the accelerator's limit, else host memory."""
+    import jax
+
+    device = jax.devices()[0]
+    if device.platform != "cpu":
+        with contextlib.suppress(Exception):
+            limit = (device.memory_stats() or {}).get("bytes_limit")
+            if limit:
+                return int(limit)
+    return _available_memory()
+
+
+def _largest_array(jaxpr) -> int:
+    """Bytes of the largest array a traced program creates (nested loops and branches
+    included): a lower bound on what XLA must allocate, found without compiling."""
+    jaxpr = getattr(jaxpr, "jaxpr", jaxpr)
+    largest = 0
+    for var in list(jaxpr.invars) + list(jaxpr.outvars):
+        largest = max(largest, _aval_bytes(var))
+    for eqn in jaxpr.eqns:
+        for var in eqn.outvars:
+            largest = max(largest, _aval_bytes(var))
+        for param in eqn.params.values():
+            for sub in (param if isinstance(param, (tuple, list)) else (param,)):
+                if hasattr(sub, "eqns") or hasattr(getattr(sub, "jaxpr", None), "eqns"):
+                    largest = max(largest, _largest_array(sub))
+    return largest
+
+
+def _aval_bytes(var) -> int:
+    aval = getattr(var, "aval", None)
+    shape, dtype = getattr(aval, "shape", None), getattr(aval, "dtype", None)
+    if shape is None or dtype is None:
+        return 0
+    with contextlib.suppress(TypeError):
+        return int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    return 0
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB" if n >= 2**27 else f"{n / 2**20:.3g} MiB"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Estimate:
+    """What a sweep will cost, known before anything is allocated or compiled."""
+
+    n_points: int
+    chunk_size: int
+    chunk_bytes: int      # one chunk: inputs, outputs and the largest array of its program
+    output_bytes: int     # every output of every point (the store, and the dataset in memory)
+    plan_bytes: int       # the validated points and the plan
+    exact: bool           # False: a lower bound from a sample of points
+    plan_seconds: float = 0.0  # building and validating every point (from the sample)
+
+    @classmethod
+    def of(cls, spec, shapes, peak, exact, plan_seconds=0.0):
+        row = sum(int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+                  for shape, dtype in shapes.values())
+        return cls(spec.n_points, spec.chunk_size, int(peak), spec.n_points * row,
+                   spec.n_points * _PLAN_BYTES_PER_POINT, exact, plan_seconds)
+
+    def describe(self) -> str:
+        bound = "" if self.exact else "at least "
+        return (f"{self.n_points:,} points in chunks of {self.chunk_size}: {bound}"
+                f"{_gib(self.chunk_bytes)} per chunk, {bound}{_gib(self.output_bytes)} of "
+                f"output, ~{_gib(self.plan_bytes)} to plan"
+                + (f" (~{self.plan_seconds:.0f} s)" if self.plan_seconds >= 1 else ""))
+
+
+def _check_fits(estimate: _Estimate, progress: bool):
+    host, device = _available_memory(), _device_memory()
+    hint = ("reduce the points, the times (n_times) or the sizes of the sweep, or split it "
+            "into several sweeps")
+    if estimate.chunk_bytes > device:
+        raise ValueError(
+            f"sweep too large for this machine: {estimate.describe()}, but only "
+            f"{_gib(device)} is available for a chunk; lower chunk_size (--chunk-size), or "
+            f"{hint}")
+    if estimate.output_bytes + estimate.plan_bytes > host:
+        raise ValueError(
+            f"sweep too large for this machine: {estimate.describe()}, but only "
+            f"{_gib(host)} of memory is available; {hint}")
+    if progress and (max(estimate.chunk_bytes, estimate.output_bytes) >= _LARGE
+                     or estimate.n_points >= 100_000):
+        import sys
+
+        print(f"sweep estimate: {estimate.describe()} ({_gib(host)} available)",
+              file=sys.stderr)
+
+
+def _precheck(spec: SweepSpec, progress: bool, sample: int = 32):
+    """For a large grid, a lower bound of its cost from a few points, before every point is
+    built: the layout of a sample is no larger than the grid's, so what the sample needs the
+    sweep needs at least."""
+    if spec.n_points <= 4 * sample:
+        return
+    picks = np.unique(np.linspace(0, spec.n_points - 1, sample).astype(np.int64))
+    names = [name for name, _ in spec.axes]
+    points = [dict(zip(names, (values[i] for (_, values), i in
+                               zip(spec.axes, np.unravel_index(flat, spec.shape)))))
+              for flat in picks]
+    import time
+
+    start = time.perf_counter()
+    models = [dataclasses.replace(spec.model, **p) for p in points]  # validates the sample
+    per_point = (time.perf_counter() - start) / len(models)
+    layout = spec.model.layout(models)
+    static = type(spec.model).static_fields
+    row, peak = {}, 0
+    for model in models[:1]:  # one group suffices for a lower bound; tracing is the cost
+        key = tuple(getattr(model, name) for name in static)
+        inputs = _abstract_inputs(model, layout, spec.chunk_size)
+        shared = _shared_inputs(type(model), key, layout)
+        fn = _chunk_function(type(model), key)
+        got = fn.eval_shape(inputs, shared)
+        row = {n: (s.shape[1:], np.dtype(s.dtype)) for n, s in got.items()}
+        peak = max(peak, fn.peak_bytes(inputs, shared))
+    # validation is most of planning; the grid's dicts and the plan about double it
+    _check_fits(_Estimate.of(spec, row, peak, exact=False,
+                             plan_seconds=2 * per_point * spec.n_points), progress)
+
+
 # ------------------------------------------------------------------------------ the dataset
 
 def _to_dataset(runner, group, outputs):
@@ -555,7 +814,12 @@ def _to_dataset(runner, group, outputs):
             coords[name] = value
     data_vars = {}
     for name, (dims, units, description) in outputs.items():
-        values = np.asarray(group[name][:])[plan.rows]  # store rows -> grid order
+        try:
+            values = np.asarray(group[name][:])[plan.rows]  # store rows -> grid order
+        except Exception as exc:  # a chunk damaged since it was verified: name the variable
+            where = os.path.join(group.path, name) if getattr(group, "path", None) else name
+            raise ValueError(f"cannot read {where} ({type(exc).__name__}: {exc}); rerun the "
+                             "sweep to recompute damaged chunks") from None
         values = values.reshape(spec.shape + values.shape[1:])
         attrs = {"units": units, "description": description}
         if name == "result":  # solver status: the code -> meaning table travels with it
@@ -577,7 +841,9 @@ def _to_dataset(runner, group, outputs):
 
 
 def open_sweep(spec: SweepSpec, store) -> Any:
-    """Dataset of a completed sweep store (raises ``ValueError`` if chunks are missing)."""
-    group = finished_store(store, sweep_fingerprint(spec), spec.name)
+    """Dataset of a completed sweep store (raises ``ValueError`` if chunks are missing, or
+    naming the chunk and its file if a chunk's data is missing or damaged)."""
     runner = _Runner(spec)
+    group = finished_store(store, sweep_fingerprint(spec), spec.name,
+                           names=_chunk_outputs(runner), chunk_rows=spec.chunk_size)
     return _to_dataset(runner, group, _declared_outputs(runner))

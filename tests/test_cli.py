@@ -68,3 +68,177 @@ def test_sweep_on_local_dask_workers_matches_one_process(tmp_path, capsys):
                                 xr.load_dataset(str(tmp_path / "two.nc")))
     assert main(args + ["--out", str(tmp_path / "x.zarr"), "--workers", "0"]) == 2
     assert "--workers=0" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ one-line user errors
+
+def _tree(root):
+    """Every path under ``root`` with the bytes of each file: a snapshot to compare against."""
+    snap = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            snap[os.path.join(dirpath, d)] = None
+        for f in filenames:
+            with open(os.path.join(dirpath, f), "rb") as fh:
+                snap[os.path.join(dirpath, f)] = fh.read()
+    return snap
+
+
+def _assert_one_line_error(capsys, code, *needles):
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert code == 2, captured
+    assert err.startswith("collapse-lab: error: ") and "\n" not in err, err
+    assert "Traceback" not in captured.err + captured.out
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+def _out_commands(out):
+    return {"sweep": ["sweep", "modelA_phase_K", "--quick", "--out", out,
+                      "--set", "seed_A=0", "--set", "solver=closed_form"],
+            "repro": ["repro", "HG_price", "--quick", "--out", out],
+            "train": ["train", "--objective", "sigreg", "--data", "gaussian_mixture",
+                      "--set", "steps=2", "--out", out, "--no-eval"]}
+
+
+@pytest.mark.parametrize("command", ["sweep", "repro", "train"])
+def test_out_that_is_a_file_is_a_one_line_error(tmp_path, capsys, command):
+    target = tmp_path / "taken"
+    target.write_text("not a directory")
+    before = _tree(tmp_path)
+    code = main(_out_commands(str(target))[command])
+    _assert_one_line_error(capsys, code, "--out", str(target), "is an existing file")
+    assert _tree(tmp_path) == before  # nothing written
+
+
+@pytest.mark.parametrize("command", ["sweep", "repro", "train"])
+def test_out_under_a_file_is_a_one_line_error(tmp_path, capsys, command):
+    (tmp_path / "file").write_text("x")
+    out = str(tmp_path / "file" / "sub" / "run")
+    before = _tree(tmp_path)
+    code = main(_out_commands(out)[command])
+    _assert_one_line_error(capsys, code, "lies under the file", str(tmp_path / "file"))
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", ["sweep", "repro", "train"])
+def test_out_not_writable_is_a_one_line_error(tmp_path, capsys, monkeypatch, command):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.geteuid() == 0:
+        # root ignores mode bits: let the kernel's refusal happen as it would for a user
+        real_mkdir = os.mkdir
+
+        def refuse(path, *args, **kwargs):
+            if os.path.abspath(os.fspath(path)).startswith(str(locked) + os.sep):
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            return real_mkdir(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "mkdir", refuse)
+    out = str(locked / "run")
+    before = _tree(tmp_path)
+    try:
+        code = main(_out_commands(out)[command])
+    finally:
+        locked.chmod(0o755)
+    _assert_one_line_error(capsys, code, "is not writable", str(locked), "Permission denied")
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("content", ["garbage", "no_data_key", "list"])
+def test_bad_cifar_files_are_a_one_line_error(tmp_path, capsys, content):
+    import pickle
+
+    import numpy as np
+    from cifar_files import write_cifar_pickle
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (20, 3, 32, 32), dtype=np.uint8)
+    root = write_cifar_pickle(str(tmp_path / "data"), x, np.arange(20) % 10, x[:10],
+                              np.arange(10) % 10)
+    bad = os.path.join(root, "data_batch_3")
+    with open(bad, "wb") as fh:
+        if content == "garbage":
+            fh.write(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+        elif content == "no_data_key":
+            pickle.dump({b"labels": [0, 1]}, fh)
+        else:
+            pickle.dump([1, 2, 3], fh)
+    out = tmp_path / "run"
+    code = main(["train", "--objective", "sigreg", "--data", "cifar10", "--set",
+                 f"data_dir={tmp_path / 'data'}", "--set", "steps=2", "--out", str(out),
+                 "--no-eval"])
+    _assert_one_line_error(capsys, code, bad)
+    assert not out.exists()
+
+
+def test_damaged_store_is_a_one_line_error_naming_the_file(tmp_path, capsys):
+    store = tmp_path / "pd.zarr"
+    args = ["sweep", "modelA_phase_K", "--quick", "--out", str(store), "--set",
+            "frustration=0,0.3", "--set", "n_classes=2", "--set", "seed_A=0", "--set",
+            "solver=closed_form"]
+    assert main(args) == 0
+    capsys.readouterr()
+    meta = store / "zarr.json"  # the store's own metadata: unreadable
+    meta.write_bytes(b"\x00garbage{")
+    final = tmp_path / "pd.nc"
+    before = final.read_bytes()
+    code = main(args)
+    _assert_one_line_error(capsys, code, str(meta))
+    assert final.read_bytes() == before  # the finished dataset is not replaced
+
+
+def test_one_line_even_for_multi_line_messages(monkeypatch, capsys):
+    import paper_repro.cli as cli
+
+    def broken(args):
+        raise ValueError("first line\nsecond line")
+
+    monkeypatch.setattr(cli, "_cmd_list", broken)
+    _assert_one_line_error(capsys, main(["list"]), "first line second line")
+    monkeypatch.setenv("COLLAPSE_LAB_TRACEBACK", "1")  # debugging: the traceback comes back
+    with pytest.raises(ValueError, match="second line"):
+        main(["list"])
+
+
+# --------------------------------------------------------------------- truthful guidance
+
+def test_list_says_what_to_run_first_and_how_long(capsys):
+    from paper_repro.registry import FIGURES, MEASURED_QUICK_S, START_HERE, runtime_table
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("start here:") and f"repro {START_HERE} --quick" in out
+    times = runtime_table()
+    for name in FIGURES:
+        row = next(line for line in out.splitlines() if line.strip().startswith(name + " "))
+        assert ("*" in row.split("[")[0]) == (name in MEASURED_QUICK_S), row
+        assert " / " in row
+    total_h = sum(t["full"] for t in times.values()) / 3600
+    assert f"~{total_h:.1f} h in total on 2 cores" in out
+
+
+def test_runtime_estimates_parse():
+    from paper_repro.registry import FIGURES, runtime_seconds
+
+    assert runtime_seconds("quick ~10 s, full ~2 min") == (10.0, 120.0)
+    assert runtime_seconds("quick ~90 s (350 s loaded; 9 compiles), full ~1.5 h") == (90, 5400)
+    with pytest.raises(ValueError, match="runtime="):
+        runtime_seconds("fast")
+    for config in FIGURES.values():  # every config states both times
+        quick, full = runtime_seconds(config.runtime)
+        assert 0 < quick and 0 < full
+
+
+def test_train_help_lists_objectives_and_data_sets(capsys):
+    from simulations.encoders.data import DATASETS
+    from simulations.encoders.objectives import OBJECTIVES
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in list(OBJECTIVES) + list(DATASETS):
+        assert name in text

@@ -69,6 +69,63 @@ def test_cifar_errors(tmp_path):
         D.load_cifar(str(tmp_path))
 
 
+def _corrupt(path, content):
+    import pickle
+
+    with open(path, "wb") as fh:
+        if isinstance(content, bytes):
+            fh.write(content)
+        else:
+            pickle.dump(content, fh)
+
+
+_GOOD = np.zeros((2, 3072), np.uint8)
+
+
+@pytest.mark.parametrize("content, message", [
+    (np.random.default_rng(0).bytes(2000), "is not readable as a pickle"),
+    (b"", "is not readable as a pickle"),                                  # empty file
+    ({b"labels": [0, 1]}, "lacks b'data'"),
+    ({b"data": _GOOD}, "lacks b'labels'"),
+    ([1, 2, 3], "holds a list"),
+    ({b"data": np.zeros((2, 3, 32, 32), np.uint8), b"labels": [0, 1]}, r"shape \(2, 3, 32, 32\)"),
+    ({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, r"shape \(2, 100\)"),
+    ({b"data": np.full((2, 3072), 300), b"labels": [0, 1]}, "uint8 values"),
+    ({b"data": _GOOD, b"labels": [0, 1, 2]}, "expected 2 integers"),
+    ({b"data": _GOOD, b"labels": ["a", "b"]}, "expected 2 integers"),
+])
+def test_bad_cifar_file_names_the_file_and_the_format(tmp_path, content, message):
+    """Each way a CIFAR file can be wrong is a ValueError naming the file (issue 17 §5)."""
+    xtr, ytr = _fake_cifar(10, 10, 0)
+    root = write_cifar_pickle(tmp_path, xtr, ytr, xtr[:2], ytr[:2])
+    bad = os.path.join(root, "data_batch_3")
+    _corrupt(bad, content)
+    with pytest.raises(ValueError, match=message) as info:
+        D.load_dataset("cifar10", data_dir=str(tmp_path))
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("classes, name", [(10, "test_batch"), (10, "data_batch_5"),
+                                           (100, "train"), (100, "test")])
+def test_missing_cifar_file_is_named(tmp_path, classes, name):
+    xtr, ytr = _fake_cifar(10, classes, 0)
+    root = write_cifar_pickle(tmp_path, xtr, ytr, xtr[:2], ytr[:2], classes=classes)
+    os.remove(os.path.join(root, name))
+    with pytest.raises(ValueError, match="missing CIFAR file") as info:
+        D.load_cifar(str(tmp_path), classes=classes)
+    assert repr(os.path.join(root, name)) in str(info.value)
+
+
+def test_cifar100_file_needs_fine_labels(tmp_path):
+    # a CIFAR-10 style dict (b"labels") where CIFAR-100 wants b"fine_labels"
+    root = os.path.join(tmp_path, "cifar-100-python")
+    os.makedirs(root)
+    for name in ("train", "test"):
+        _corrupt(os.path.join(root, name), {b"data": _GOOD, b"labels": [0, 1]})
+    with pytest.raises(ValueError, match="lacks b'fine_labels'"):
+        D.load_cifar(str(tmp_path), classes=100)
+
+
 def test_gaussian_mixture_is_seeded_and_separated():
     a = D.gaussian_mixture(seed=3, n_train=400, separation=6.0)
     b = D.gaussian_mixture(seed=3, n_train=400, separation=6.0)

@@ -96,3 +96,50 @@ def test_cli_refuses_bad_alpha_before_writing(tmp_path, capsys):
     assert code != 0
     assert "alpha=1.5" in capsys.readouterr().err
     assert not os.path.exists(store) and not os.listdir(tmp_path)
+
+
+# ------------------------------------------------------------ exact reduced state (issue 16)
+
+REDUCIBLE = dataclasses.replace(SMALL, n_per_class=8)  # N = 24 > R + G d: the reduction pays
+HEADS = ("cross_shared", "sample_side_only", "shared_both_sg_label_branch")
+
+
+@pytest.mark.parametrize("head", [
+    "cross_shared",
+    pytest.param("sample_side_only", marks=pytest.mark.slow),
+    pytest.param("shared_both_sg_label_branch", marks=pytest.mark.slow),
+])
+def test_reduced_state_gives_the_full_models_dataset(head):
+    """reduction="auto" (row means + propagators) and "none" (full state) give the same
+    dataset to <= 1e-7, on a grid with alpha < 1, frustration 0 and > 0, and padded sizes."""
+    model = dataclasses.replace(REDUCIBLE, head=head)
+    axes = [("alpha", (1.0, 0.3)), ("n_per_class", (6, 8))]
+    layout = model.layout([dataclasses.replace(model, n_per_class=n) for n in (6, 8)])
+    assert model.uses_reduction(layout)  # else this would compare the full state with itself
+    assert not dataclasses.replace(model, reduction="none").uses_reduction(layout)
+    auto = run_sweep(SweepSpec("auto", model, axes=axes, chunk_size=4), progress=False)
+    none = run_sweep(SweepSpec("none", dataclasses.replace(model, reduction="none"), axes=axes,
+                               chunk_size=4), progress=False)
+    assert int((auto["result"] != 0).sum()) == 0
+    assert set(auto.data_vars) == set(none.data_vars)
+    for name in auto.data_vars:
+        if name == "num_steps":  # the error norm runs over a different state: steps may differ
+            continue
+        a, b = auto[name].values.astype(float), none[name].values.astype(float)
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=name)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-7, equal_nan=True, err_msg=name)
+
+
+def test_reduction_is_chosen_from_the_layout():
+    # all rows distinct in effect (R d + G d^2 >= N d): the full state, whatever "auto" says
+    tiny = StopGradFlow(n_classes=2, n_per_class=2, dim=4, frustration=0.5)
+    assert not tiny.uses_reduction(tiny.layout([tiny]))
+    assert "S0" not in tiny.prepare(tiny.layout([tiny]))
+    # F5: 10 distinct rows and 2 degrees for 200 samples
+    f5 = StopGradFlow()
+    layout = f5.layout([f5])
+    assert (layout.n_groups, layout.n_degrees) == (10, 2) and f5.uses_reduction(layout)
+    inp = f5.prepare(layout)
+    assert inp["Xbar0"].shape == (10, 8) and inp["S0"].shape == (2, 8, 8)
+    with pytest.raises(ValueError, match="reduction='half'"):
+        StopGradFlow(reduction="half")

@@ -169,3 +169,18 @@ def test_benchmark_line_has_its_flags(line):
 @pytest.mark.parametrize("line", SCRIPT_LINES)
 def test_script_lines_name_existing_scripts(line):
     assert os.path.isfile(ROOT / shlex.split(line)[1]), line
+
+
+def test_readme_full_reproduction_time_is_the_configs_sum():
+    """The README states the full-mode time of `repro all` as the sum of the configs' own
+    estimates (issue 17: it once claimed "a few minutes" for about four hours)."""
+    from paper_repro.registry import runtime_table
+
+    times = runtime_table()
+    full_h = sum(t["full"] for t in times.values()) / 3600
+    quick_min = sum(t["quick"] for t in times.values()) / 60
+    stated = re.search(r"add up to about ([0-9.]+) hours", README)
+    assert stated is not None and float(stated.group(1)) == round(full_h, 1)
+    stated = re.search(r"Quick mode \(`--quick`\) takes\s+about ([0-9]+) minutes", README)
+    assert stated is not None and abs(float(stated.group(1)) - quick_min) <= 1.0
+    assert "a few minutes on 2 cores" not in README

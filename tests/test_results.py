@@ -28,7 +28,8 @@ Z0 = {"z": np.ones(2)}
 OK, NAN_EVERYWHERE, NAN_AFTER = (1.0, 9.0), (np.nan, 9.0), (1.0, 0.3)
 
 # (solver, restart_at_outputs): every path of solve_flow
-PATHS = [("dopri8", False), ("dopri8", True), ("dopri8-lean", False), ("dopri5-lean", False)]
+PATHS = [("dopri8", False), ("dopri8", True), ("dopri8-lean", False), ("dopri5-lean", False),
+         ("tsit5-lean", False)]
 
 
 def _solve(solver, restart, args, max_steps=2_000):
@@ -49,10 +50,11 @@ def test_success_max_steps_and_nan_parameters_on_every_jax_path(solver, restart)
     assert np.isnan(np.asarray(bad.zs["z"])[-1]).all()
 
 
-def test_lean_solver_stops_at_once_on_a_nan_vector_field_and_names_a_nan_stall():
-    bad = _solve("dopri8-lean", False, NAN_EVERYWHERE)
+@pytest.mark.parametrize("solver", ["dopri8-lean", "dopri5-lean", "tsit5-lean"])
+def test_lean_solver_stops_at_once_on_a_nan_vector_field_and_names_a_nan_stall(solver):
+    bad = _solve(solver, False, NAN_EVERYWHERE)
     assert int(bad.num_steps) == 1  # no step size helps: it does not spin until max_steps
-    stall = _solve("dopri8-lean", False, NAN_AFTER)
+    stall = _solve(solver, False, NAN_AFTER)
     assert int(stall.result) == R.NONFINITE and int(stall.num_steps) == 2_000
     np.testing.assert_allclose(np.asarray(stall.zs["z"])[1, 0], np.exp(-0.25), rtol=1e-7)
     assert np.isnan(np.asarray(stall.zs["z"])[2:]).all()
@@ -65,12 +67,13 @@ def test_diffrax_reports_a_nan_stall_as_max_steps():
     assert int(stall.result) == R.MAX_STEPS_REACHED
 
 
-def test_codes_under_vmap_are_per_point():
+@pytest.mark.parametrize("solver", ["dopri8-lean", "tsit5-lean"])
+def test_codes_under_vmap_are_per_point(solver):
     rates = jnp.array([1.0, jnp.nan, 2.0])
 
     def one(rate):
         return solve_flow(decay, {"z": jnp.ones(2)}, TS, args=jnp.stack([rate, 9.0]),
-                          solver="dopri8-lean", rtol=1e-8, atol=1e-10, max_steps=500).result
+                          solver=solver, rtol=1e-8, atol=1e-10, max_steps=500).result
 
     np.testing.assert_array_equal(jax.jit(jax.vmap(one))(rates),
                                   [R.SUCCESS, R.NONFINITE, R.SUCCESS])

@@ -275,3 +275,155 @@ def test_seeds_share_one_compiled_step_and_still_differ():
     assert not all(np.array_equal(x, y) for x, y in zip(a, b))
     assert all(np.array_equal(x, y) for x, y in zip(a, c))  # same seed: same run
     np.testing.assert_array_equal(first.metrics["loss"], again.metrics["loss"])
+
+
+# --- issue 17: checkpoints by default, SIGKILL resume, memory refusal -------------------------
+
+_KILL_SCRIPT = (
+    "import sys\n"
+    "from simulations.encoders.config import TrainConfig\n"
+    "from simulations.encoders.train import train\n"
+    "cfg = TrainConfig(objective='sigreg', data='digits', encoder='mlp', out_dim=32,"
+    " batch_size=64, steps=int(sys.argv[2]))\n"          # every checkpoint setting at default
+    "train(cfg, out_dir=sys.argv[1], progress=False,"
+    " callback=lambda step, logs: print(step, flush=True))\n")
+
+
+def _run_train_process(out_dir, steps, kill_at=None):
+    """Run the script; with ``kill_at``, SIGKILL it as soon as it reports that step.  Returns
+    the steps it reported."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(out_dir), str(steps)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen = []
+    for line in proc.stdout:
+        seen.append(int(line))
+        if kill_at is not None and seen[-1] >= kill_at:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=600)
+    proc.stdout.close()
+    assert (proc.returncode == -signal.SIGKILL) if kill_at is not None else \
+        proc.returncode == 0, proc.returncode
+    return seen
+
+
+@pytest.mark.slow
+def test_sigkill_at_a_random_step_resumes_bit_identical_with_default_settings(tmp_path):
+    """Issue 17 §3: default settings (no checkpoint option), SIGKILL at a random step, rerun:
+    the final checkpoint (parameters, optimiser state, step) equals the uninterrupted run's
+    byte for byte and the metrics agree."""
+    steps = 300
+    kill_at = int(np.random.default_rng().integers(20, 250))
+    full, run = tmp_path / "full", tmp_path / "killed"
+    _run_train_process(full, steps)
+    seen = _run_train_process(run, steps, kill_at=kill_at)
+    assert seen[-1] >= kill_at
+    assert os.path.exists(run / CHECKPOINT), "no checkpoint before the kill by default"
+    assert not os.path.exists(run / METRICS)
+    resumed = _run_train_process(run, steps)
+    assert resumed[0] > 1, "the rerun started from step 0: nothing was resumed"
+    assert resumed[-1] == steps
+    assert (run / CHECKPOINT).read_bytes() == (full / CHECKPOINT).read_bytes(), kill_at
+    a, b = xr.load_dataset(full / METRICS), xr.load_dataset(run / METRICS)
+    np.testing.assert_array_equal(a["loss"].values, b["loss"].values)
+    np.testing.assert_array_equal(b["step"].values, np.arange(1, steps + 1))
+
+
+def test_checkpoint_schedule_doubles_up_to_checkpoint_seconds():
+    from simulations.encoders.train import _checkpoint_due
+
+    cfg = TrainConfig(steps=100)
+    assert cfg.checkpoint_seconds == 60.0 and cfg.checkpoint_every == 0
+    assert _checkpoint_due(cfg, 1, 5.0, None)                  # the first dispatch
+    assert not _checkpoint_due(cfg, 2, 9.9, 5.0)               # interval = elapsed at last (5 s)
+    assert _checkpoint_due(cfg, 2, 10.0, 5.0)
+    assert not _checkpoint_due(cfg, 9, 159.0, 100.0)           # capped at 60 s
+    assert _checkpoint_due(cfg, 9, 160.0, 100.0)
+    off = TrainConfig(steps=100, checkpoint_seconds=0.0)
+    assert not _checkpoint_due(off, 1, 5.0, None)
+    steps = TrainConfig(steps=100, checkpoint_seconds=0.0, checkpoint_every=10)
+    assert _checkpoint_due(steps, 10, 0.0, None) and not _checkpoint_due(steps, 11, 0.0, None)
+    with pytest.raises(ValueError, match="checkpoint_seconds=-1"):
+        TrainConfig(checkpoint_seconds=-1.0)
+
+
+def test_checkpoints_off_leave_nothing_to_resume_and_settings_may_change(tmp_path):
+    cfg = TrainConfig(objective="sigreg", **{**TINY, "steps": 4, "steps_per_dispatch": 2,
+                                             "checkpoint_seconds": 0.0})
+
+    class Killed(Exception):
+        pass
+
+    def kill(step, logs):
+        raise Killed
+
+    with pytest.raises(Killed):
+        train(cfg, out_dir=str(tmp_path), data=DIGITS, progress=False, callback=kill)
+    assert not os.path.exists(tmp_path / CHECKPOINT)
+    # the default (time-based) schedule writes one after the first dispatch
+    with pytest.raises(Killed):
+        train(dataclasses.replace(cfg, checkpoint_seconds=60.0), out_dir=str(tmp_path),
+              data=DIGITS, progress=False, callback=kill)
+    assert os.path.exists(tmp_path / CHECKPOINT)
+
+
+def _broadcast_cifar(n):
+    """A CIFAR-shaped data set of n images that takes no memory (a broadcast view)."""
+    from simulations.encoders.data import CIFAR_MEAN, CIFAR_STD, Dataset
+
+    x = np.broadcast_to(np.zeros((1, 3, 32, 32), np.uint8), (n, 3, 32, 32))
+    y = np.broadcast_to(np.zeros(1, np.int32), (n,))
+    return Dataset("cifar10", x, y, x[:10], y[:10], 255.0,
+                   np.asarray(CIFAR_MEAN, np.float32).reshape(3, 1, 1),
+                   np.asarray(CIFAR_STD, np.float32).reshape(3, 1, 1), 10, "cifar")
+
+
+def test_absurd_batch_is_refused_fast_before_anything_is_written(tmp_path):
+    import time
+
+    n = 1_000_000
+    cfg = TrainConfig(objective="sigreg", data="cifar10", data_dir=str(tmp_path),
+                      batch_size=n, steps=10)
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"batch_size=1000000: this run cannot fit: .*"
+                                         r"use batch_size <= \d+"):
+        train(cfg, out_dir=str(tmp_path / "x"), data=_broadcast_cifar(n), progress=False)
+    assert time.perf_counter() - t0 < 20          # traced, not compiled
+    assert not (tmp_path / "x").exists()
+
+
+def test_memory_estimate_is_linear_in_the_batch_and_hints_a_batch_that_fits():
+    import importlib
+
+    T = importlib.import_module("simulations.encoders.train")
+    small = T.estimate_memory(TrainConfig(objective="sigreg", encoder="mlp", batch_size=64),
+                              DIGITS)
+    big = T.estimate_memory(TrainConfig(objective="sigreg", encoder="mlp", batch_size=256),
+                            DIGITS)
+    assert small.params == big.params > 0 and big.optimiser == 3 * big.params
+    assert big.activations == pytest.approx(4 * small.activations, rel=0.05)
+    small.check()
+    tight = dataclasses.replace(big, available=big.total - big.activations // 2)
+    with pytest.raises(ValueError, match="use batch_size <= 12[0-9]"):
+        tight.check()
+
+
+@pytest.mark.slow
+def test_memory_estimate_is_within_a_factor_two_of_xla():
+    """The activation estimate against XLA's own buffer assignment of the compiled step."""
+    import importlib
+
+    T = importlib.import_module("simulations.encoders.train")
+    cfg = TrainConfig(objective="sigreg", encoder="mlp", batch_size=256)
+    est = T.estimate_memory(cfg, DIGITS)
+    mesh, _ = T._mesh()
+    dyn, static, mstate, opt = T._init(cfg, DIGITS)
+    carry = T._initial_carry(cfg, dyn, mstate, opt)
+    fn, _ = T._new_dispatch(cfg, DIGITS, static, opt, mesh)
+    xla = fn.lower(carry, jnp.asarray(DIGITS.x_train),
+                   jax.random.key(0, impl=cfg.prng_impl)).compile().memory_analysis()
+    assert 0.5 < est.activations / xla.temp_size_in_bytes < 2.0

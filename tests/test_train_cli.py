@@ -36,6 +36,32 @@ def test_train_refuses_missing_cifar_files(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"\x00garbage\xff" * 50, "is not readable as a pickle"),
+    ([1, 2, 3], "holds a list"),
+    ({b"labels": [0]}, "lacks b'data'"),
+])
+def test_train_bad_cifar_file_is_a_one_line_error(tmp_path, capsys, content, message):
+    """Issue 17 §5: a corrupt CIFAR file is `collapse-lab: error:` naming the file, exit 2."""
+    import pickle
+
+    import numpy as np
+
+    from cifar_files import write_cifar_pickle
+
+    x = np.zeros((10, 3, 32, 32), np.uint8)
+    root = write_cifar_pickle(tmp_path / "data", x, np.zeros(10, int), x[:2], [0, 0])
+    bad = os.path.join(root, "data_batch_2")
+    with open(bad, "wb") as fh:
+        fh.write(content) if isinstance(content, bytes) else pickle.dump(content, fh)
+    out = tmp_path / "run"
+    code = main(["train", "--objective", "sigreg", "--data", "cifar10", "--set",
+                 f"data_dir={tmp_path / 'data'}", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and bad in err and "Traceback" not in err
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_train_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"

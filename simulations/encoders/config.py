@@ -45,7 +45,14 @@ class TrainConfig:
       clip HamJEPA at 1.0 and not the SIGReg baseline), ``None`` switches clipping off.
     - ``prng_impl``: the JAX PRNG of the run (see :mod:`simulations.encoders.train`).
     - ``steps`` must be a multiple of ``steps_per_dispatch`` (one ``lax.scan`` per dispatch
-      keeps a single compiled program); so must ``checkpoint_every`` (0: only at the end).
+      keeps a single compiled program); so must ``checkpoint_every``.
+    - checkpoints (with an ``out_dir``; a killed run resumes from the last one, bit-identical
+      to an uninterrupted run): by wall time by default -- the first after the first dispatch,
+      then each time the time since the last one reaches min(elapsed training time,
+      ``checkpoint_seconds``), so the intervals double up to ``checkpoint_seconds`` (60 s):
+      a kill loses at most half of the run so far and never more than a minute of work, for
+      O(log) extra writes; ``checkpoint_every`` > 0 adds one every that many steps; both 0:
+      only at the end.  Neither is part of the run's identity (a run may resume with others).
       Default 1 (no loop): XLA:CPU runs convolutions inside a ``lax.scan`` ~10x slower; on a
       GPU use 10-50 to amortise the dispatch.
     """
@@ -73,6 +80,7 @@ class TrainConfig:
     seed: int = 0
     prng_impl: str = "rbg"
     checkpoint_every: int = 0
+    checkpoint_seconds: float = 60.0
     out_dim: int = 256
     width: int = 64
     objective_options: tuple = ()
@@ -121,6 +129,7 @@ class TrainConfig:
         if self.checkpoint_every % self.steps_per_dispatch:
             raise ValueError(f"checkpoint_every={self.checkpoint_every} must be a multiple of "
                              f"steps_per_dispatch={self.steps_per_dispatch}")
+        check.real("checkpoint_seconds", self.checkpoint_seconds, low=0.0)
         check.integer("out_dim", self.out_dim, minimum=2)
         check.integer("width", self.width, minimum=1)
         _objectives.check_options(self.objective, dict(self.objective_options))
@@ -145,6 +154,30 @@ class TrainConfig:
         d["objective_options"] = [[k, v] for k, v in self.objective_options]
         return json.dumps(d, sort_keys=True)
 
+    def identity(self) -> dict:
+        """The fields that define the computation (everything but how often checkpoints are
+        written): runs with equal identities compute the same steps, so one may resume the
+        other and they share a compiled step."""
+        return _identity(json.loads(self.to_json()))
+
+
+# checkpoint frequencies do not change the result: a run may resume with other values
+_NOT_IDENTITY = ("checkpoint_every", "checkpoint_seconds")
+
+
+def _identity(fields: dict) -> dict:
+    return {k: v for k, v in fields.items() if k not in _NOT_IDENTITY}
+
+
+def same_run(config_json: str, config: TrainConfig) -> bool:
+    """Whether a stored ``config.json`` describes the same computation as ``config`` (the
+    checkpoint settings may differ; unparsable JSON is not the same run)."""
+    try:
+        stored = json.loads(config_json)
+    except ValueError:
+        return False
+    return isinstance(stored, dict) and _identity(stored) == config.identity()
+
 
 _FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
@@ -165,7 +198,8 @@ def config_from_assignments(base: dict, assignments) -> TrainConfig:
         if isinstance(value, str) and value.lower() == "none":
             value = None
         if key in ("lr", "weight_decay", "beta1", "beta2", "warmup_frac", "warmup_start",
-                   "min_lr_ratio") and isinstance(value, int) and not isinstance(value, bool):
+                   "min_lr_ratio", "checkpoint_seconds") and isinstance(value, int) \
+                and not isinstance(value, bool):
             value = float(value)
         fields[key] = value
     return TrainConfig(**fields, objective_options=tuple(sorted(options.items())))

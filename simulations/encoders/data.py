@@ -78,19 +78,47 @@ def load_digits_split() -> Dataset:
                    "digits")
 
 
-def _unpickle(path):
+def _unpickle(path, label):
+    """One CIFAR batch file: a dict with ``b"data"`` (n, 3072) uint8 and ``label`` (n ints).
+
+    Every way a file can be wrong (missing, not a pickle, not a dict, keys missing, wrong
+    shapes) raises ``ValueError`` naming the file and what was expected, never a bare
+    ``UnpicklingError`` / ``KeyError`` / ``TypeError`` (issue 17)."""
+    expected = (f'the standard CIFAR python pickle: a dict with b"data" (n, 3072) uint8 and '
+                f'{label!r} (n integers); nothing is downloaded')
     if not os.path.isfile(path):
-        raise ValueError(f"data_dir: missing CIFAR file {path!r} (the standard python pickle "
-                         "format is expected; nothing is downloaded)")
-    with open(path, "rb") as fh:
-        return pickle.load(fh, encoding="bytes")
-
-
-def _images(batch):
-    data = np.asarray(batch[b"data"], dtype=np.uint8)
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise ValueError(f"CIFAR batch data must have shape (n, 3072), got {data.shape}")
-    return data.reshape(-1, 3, 32, 32)
+        raise ValueError(f"data_dir: missing CIFAR file {path!r} ({expected})")
+    try:
+        with open(path, "rb") as fh:
+            batch = pickle.load(fh, encoding="bytes")
+    except Exception as exc:  # random bytes, truncation: any unpickling failure
+        reason = " ".join(str(exc).split())[:120]   # one line for the CLI's error message
+        raise ValueError(f"data_dir: CIFAR file {path!r} is not readable as a pickle "
+                         f"({type(exc).__name__}: {reason}); expected {expected}") from None
+    if not isinstance(batch, dict):
+        raise ValueError(f"data_dir: CIFAR file {path!r} holds a {type(batch).__name__}, "
+                         f"expected {expected}")
+    missing = [k for k in (b"data", label) if k not in batch]
+    if missing:
+        keys = sorted(repr(k) for k in batch)[:8]
+        raise ValueError(f"data_dir: CIFAR file {path!r} lacks {', '.join(map(repr, missing))} "
+                         f"(keys: {', '.join(keys) or 'none'}); expected {expected}")
+    try:
+        data = np.asarray(batch[b"data"])
+        labels = np.asarray(batch[label])
+    except Exception as exc:  # ragged lists and other non-arrays
+        raise ValueError(f"data_dir: CIFAR file {path!r} has entries that are not arrays "
+                         f"({' '.join(str(exc).split())[:120]}); expected {expected}") from None
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or not (
+            data.dtype == np.uint8 or (np.issubdtype(data.dtype, np.integer) and data.size
+                                       and data.min() >= 0 and data.max() <= 255)):
+        raise ValueError(f"data_dir: CIFAR file {path!r} has b\"data\" of shape {data.shape} "
+                         f"and dtype {data.dtype}; expected (n, 3072) uint8 values")
+    if labels.shape != (data.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"data_dir: CIFAR file {path!r} has {label!r} of shape {labels.shape} "
+                         f"and dtype {labels.dtype}; expected {data.shape[0]} integers "
+                         "(one per image)")
+    return data.astype(np.uint8).reshape(-1, 3, 32, 32), labels.astype(np.int32)
 
 
 def load_cifar(data_dir, *, classes: int = 10) -> Dataset:
@@ -102,22 +130,17 @@ def load_cifar(data_dir, *, classes: int = 10) -> Dataset:
                          "format (nothing is downloaded)")
     sub = "cifar-10-batches-py" if classes == 10 else "cifar-100-python"
     root = os.path.join(data_dir, sub) if os.path.isdir(os.path.join(data_dir, sub)) else data_dir
-    if classes == 10:
-        parts = [_unpickle(os.path.join(root, f"data_batch_{i}")) for i in range(1, 6)]
-        test = _unpickle(os.path.join(root, "test_batch"))
-        label = b"labels"
-    else:
-        parts = [_unpickle(os.path.join(root, "train"))]
-        test = _unpickle(os.path.join(root, "test"))
-        label = b"fine_labels"
-    xtr = np.concatenate([_images(b) for b in parts])
-    ytr = np.concatenate([np.asarray(b[label]) for b in parts]).astype(np.int32)
-    yte = np.asarray(test[label]).astype(np.int32)
+    label = b"labels" if classes == 10 else b"fine_labels"
+    names = [f"data_batch_{i}" for i in range(1, 6)] if classes == 10 else ["train"]
+    parts = [_unpickle(os.path.join(root, n), label) for n in names]
+    xte, yte = _unpickle(os.path.join(root, "test_batch" if classes == 10 else "test"), label)
+    xtr = np.concatenate([x for x, _ in parts])
+    ytr = np.concatenate([y for _, y in parts])
     for name, y in (("train labels", ytr), ("test labels", yte)):
         if y.size and (y.min() < 0 or y.max() >= classes):
             raise ValueError(f"CIFAR-{classes} {name} must lie in [0, {classes - 1}]")
     shape = (3, 1, 1)
-    return Dataset(f"cifar{classes}", xtr, ytr, _images(test), yte, 255.0,
+    return Dataset(f"cifar{classes}", xtr, ytr, xte, yte, 255.0,
                    np.asarray(CIFAR_MEAN, np.float32).reshape(shape),
                    np.asarray(CIFAR_STD, np.float32).reshape(shape), classes, "cifar")
 

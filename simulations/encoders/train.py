@@ -13,17 +13,29 @@ the train set), the augmentations, SIGReg directions, the log-det projections --
 of ``(seed, t)`` (``jax.random.fold_in``), so a run resumed from a checkpoint computes the same
 steps as an uninterrupted one and ends with bit-identical parameters (tested).
 
-Checkpoints.  ``out_dir/checkpoint.eqx`` holds the trainable arrays, the encoder state
-(BatchNorm statistics), the optimiser state and the step, serialised with
+Checkpoints (on by default).  With an ``out_dir``, a checkpoint is written after the first
+dispatch, then whenever the time since the last one reaches min(training time so far,
+``config.checkpoint_seconds`` = 60 s) -- intervals that double up to a minute, so a kill loses
+at most half the work done so far and never more than a minute, for O(log) extra writes --
+plus every ``config.checkpoint_every`` steps if set, and at the end.  A killed run resumes from
+the last one (``train`` with the same ``out_dir``) to bit-identical final parameters (tested
+with SIGKILL at a random step).  ``out_dir/checkpoint.eqx`` holds the trainable arrays, the
+encoder state (BatchNorm statistics), the optimiser state and the step, serialised with
 ``equinox.tree_serialise_leaves``; ``metrics_history.npz`` holds the logged metrics so far.
 Both are written to a temporary file and renamed (atomic on POSIX), metrics first, so a kill at
 any moment leaves a consistent pair.  ``config.json`` pins the configuration: resuming with a
-different one is refused.
+different one is refused (the checkpoint settings may differ).
+
+Memory.  Before anything is initialised, compiled or written, the run's memory is estimated
+(:mod:`simulations.encoders.memory`: parameters, optimiser state, train set and the traced
+activations of one step) and a run that cannot fit on the device is refused with a
+``ValueError`` suggesting a batch size that fits.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 
@@ -40,13 +52,14 @@ from simulations.artifacts import atomic_write, package_version
 
 from . import objectives as _objectives
 from .augment import make_augment
-from .config import TrainConfig
+from .config import TrainConfig, same_run
+from .memory import BACKWARD_FACTOR, TrainMemory, activation_bytes, available_bytes
 from .data import Dataset, load_dataset
 from .networks import apply_encoder, build_encoder
 from .precision import as_dtype, cast_floating
 
 __all__ = ["TrainResult", "train", "prepare", "make_schedule", "make_optimizer", "encode",
-           "CHECKPOINT", "METRICS"]
+           "estimate_memory", "CHECKPOINT", "METRICS"]
 
 CHECKPOINT = "checkpoint.eqx"
 METRICS = "metrics.nc"
@@ -125,7 +138,9 @@ _DISPATCH_CACHE: dict = {}
 
 
 def _dispatch_key(config: TrainConfig, data: Dataset):
-    return (dataclasses.replace(config, seed=0).to_json(), data.name, data.x_train.shape,
+    # the identity: seeds and checkpoint settings share one compiled program
+    identity = json.dumps(dataclasses.replace(config, seed=0).identity(), sort_keys=True)
+    return (identity, data.name, data.x_train.shape,
             str(data.x_train.dtype), float(data.scale), np.asarray(data.mean).tobytes(),
             np.asarray(data.std).tobytes(), data.augment, len(jax.devices()))
 
@@ -156,10 +171,7 @@ def _new_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
                                   total_steps=config.steps)
 
     def one_step(carry, x_train, root):
-        loss_obj = _objectives.make_loss(config.objective, data=config.data,
-                                         options=dict(config.objective_options),
-                                         total_steps=config.steps,
-                                         ld_key=jax.random.fold_in(root, 4))
+        loss_obj = _loss_of(config, root)
         k_data, k_step = jax.random.fold_in(root, 2), jax.random.fold_in(root, 3)
         dyn, mstate, opt_state, step, target = carry
         # batch: a fresh permutation of the train set per epoch, consecutive slices of it
@@ -171,9 +183,7 @@ def _new_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
         flat = views.reshape((n_views * batch, *views.shape[2:]))
         flat = jax.lax.with_sharding_constraint(flat, shard_rows)
 
-        def views_of(out):
-            return {k: v.reshape((n_views, batch, *v.shape[1:])) for k, v in out.items()}
-
+        views_of = _views_of(n_views, batch)
         target_out = None
         if target is not None:  # BYOL: the EMA encoder's outputs, no gradient
             target_enc = eqx.combine(jax.lax.stop_gradient(target), static[0])
@@ -214,6 +224,70 @@ def _new_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
     return jax.jit(dispatch, donate_argnums=0), counter
 
 
+def _loss_of(config, root):
+    return _objectives.make_loss(config.objective, data=config.data,
+                                 options=dict(config.objective_options),
+                                 total_steps=config.steps, ld_key=jax.random.fold_in(root, 4))
+
+
+def _views_of(n_views, batch):
+    def views_of(out):
+        return {k: v.reshape((n_views, batch, *v.shape[1:])) for k, v in out.items()}
+    return views_of
+
+
+def estimate_memory(config: TrainConfig, data: Dataset) -> TrainMemory:
+    """The run's memory per device, estimated without allocating or compiling anything
+    (abstract initialisation and a traced forward pass): see :mod:`simulations.encoders.memory`.
+    ``estimate_memory(config, data).check()`` raises ``ValueError`` when it cannot fit."""
+    key = _dispatch_key(config, data)
+    if key not in _ESTIMATE_CACHE:   # tracing costs ~0.5-2 s; the seeds of a run share it
+        _ESTIMATE_CACHE[key] = _static_estimate(config, data)
+    params, optimiser, acts = _ESTIMATE_CACHE[key]
+    free, where = available_bytes()
+    return TrainMemory(params=params, optimiser=optimiser, data=int(data.x_train.nbytes),
+                       activations=acts, batch_size=config.batch_size, available=free,
+                       where=where)
+
+
+_ESTIMATE_CACHE: dict = {}
+
+
+def _static_estimate(config: TrainConfig, data: Dataset):
+    """(parameter bytes, optimiser bytes, activation bytes) of a run, from abstract shapes."""
+    n_dev = len(jax.devices())
+    dyn, static, mstate, _ = eqx.filter_eval_shape(lambda: _init(config, data))
+    leaves = jax.tree.leaves(dyn)
+    params = sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in leaves)
+    enc_params = sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize
+                     for x in jax.tree.leaves(dyn[0]))
+    ema = enc_params if _objectives.OBJECTIVES[config.objective].target == "ema" else 0
+    cdt = as_dtype(config.dtype)
+    n_views, batch = config.n_views, config.batch_size
+    views_of = _views_of(n_views, batch)
+
+    def forward(dyn_, mstate_, flat, root):
+        encoder, module = eqx.combine(dyn_, static)
+        out, _ = apply_encoder(cast_floating(encoder, cdt), mstate_, flat)
+        views = views_of(out)
+        loss, _ = _loss_of(config, root)(module, views, key=jax.random.fold_in(root, 3),
+                                          step=jnp.zeros((), jnp.int32),
+                                          target_outputs=views if ema else None)
+        return loss
+
+    flat = jax.ShapeDtypeStruct((n_views * batch, *data.sample_shape), cdt)
+    root = jax.eval_shape(lambda: jax.random.key(0, impl=config.prng_impl))
+    jaxpr = jax.make_jaxpr(forward)(dyn, mstate, flat, root)
+    # the batch is sharded over the devices: activations per device; the loss's own
+    # batch-squared terms are on the full batch, so this under-counts those slightly
+    acts = int(BACKWARD_FACTOR * (activation_bytes(jaxpr) + _nbytes_struct(flat)) / n_dev)
+    return params, 3 * params + ema, acts
+
+
+def _nbytes_struct(x) -> int:
+    return int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize
+
+
 def _write_text(path, text):
     with open(path, "w") as fh:
         fh.write(text)
@@ -227,6 +301,18 @@ def _save(out_dir, carry, history):
     atomic_write(os.path.join(out_dir, _HISTORY), write_history)
     atomic_write(os.path.join(out_dir, CHECKPOINT),
                   lambda tmp: eqx.tree_serialise_leaves(tmp, carry))
+
+
+def _checkpoint_due(config, step, elapsed, last_save) -> bool:
+    """Every ``checkpoint_every`` steps, and by time: after the first dispatch, then when the
+    time since the last checkpoint reaches min(training time at it, ``checkpoint_seconds``)
+    (doubling intervals capped at ``checkpoint_seconds``; see the module docstring)."""
+    if config.checkpoint_every and step % config.checkpoint_every == 0:
+        return True
+    every = config.checkpoint_seconds
+    if not every:
+        return False
+    return last_save is None or elapsed - last_save >= min(every, last_save)
 
 
 def _metrics_dataset(config, history, *, status, wall, steps_done, steps_this_call):
@@ -274,11 +360,13 @@ def prepare(config: TrainConfig, data: Dataset):
 
 def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | None = None,
           progress: bool = True, resume: bool = True, callback=None) -> TrainResult:
-    """Train ``config``; with ``out_dir``, write ``config.json``, checkpoints every
-    ``checkpoint_every`` steps and at the end, and ``metrics.nc``; resume from an existing
-    checkpoint there.  ``callback(step, logs)`` runs after every dispatch (host side; an
-    exception from it stops training after the last checkpoint).  Returns a
-    :class:`TrainResult`."""
+    """Train ``config``; with ``out_dir``, write ``config.json``, checkpoints (by time by
+    default, see the module docstring; every ``checkpoint_every`` steps if set; at the end)
+    and ``metrics.nc``; resume from an existing checkpoint there.  A run whose estimated
+    memory (:func:`estimate_memory`) exceeds the device's is refused with ``ValueError``
+    before anything is compiled or written.  ``callback(step, logs)`` runs after every
+    dispatch (host side; an exception from it stops training after the last checkpoint).
+    Returns a :class:`TrainResult`."""
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     data = load_dataset(config.data, data_dir=config.data_dir, seed=config.seed) \
@@ -291,6 +379,10 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
     if config.batch_size % n_dev:
         raise ValueError(f"batch_size={config.batch_size} must be a multiple of the "
                          f"{n_dev} visible devices")
+    memory = estimate_memory(config, data)
+    memory.check()            # refuse before initialising, compiling or writing anything
+    if progress and memory.total > 2**30:
+        print(f"train: {memory.describe()}", flush=True)
     dyn, static, mstate, optimizer = _init(config, data)
     carry = _initial_carry(config, dyn, mstate, optimizer)
     history: dict[str, list] = {}
@@ -302,7 +394,7 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
         if os.path.exists(cfg_path):
             with open(cfg_path) as fh:
                 old = fh.read()
-            if old != config.to_json():
+            if not same_run(old, config):
                 raise ValueError(f"out_dir={out_dir!r} holds a run with another configuration "
                                  f"({cfg_path}); use a new directory")
         else:
@@ -320,6 +412,7 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
     start = int(carry[3])
     status = "complete"
     t0 = time.perf_counter()
+    last_save = None    # training seconds (since t0) when the last checkpoint was written
     try:
         from tqdm.auto import tqdm
 
@@ -339,9 +432,10 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
             if not np.all(np.isfinite(logs["loss"])):
                 status = "nonfinite_loss"
                 break
-            if out_dir is not None and config.checkpoint_every and \
-                    step % config.checkpoint_every == 0 and step < config.steps:
+            if out_dir is not None and step < config.steps and \
+                    _checkpoint_due(config, step, time.perf_counter() - t0, last_save):
                 _save(out_dir, jax.device_get(carry), history)
+                last_save = time.perf_counter() - t0
             if callback is not None:
                 callback(step, logs)
         bar.close()
