@@ -82,6 +82,7 @@ def _flat_row(out: dict, r: str, feats: dict, data, seed: int) -> None:
     out[f"{r}/correlation"] = geometry.feature_correlation(xtr)
     out[f"{r}/diversity"] = geometry.intra_class_diversity(xte, data.y_test)["ratio"]
     out[f"{r}/spectrum"] = np.sort(np.asarray(geometry.covariance_spectrum(xtr)))[::-1]
+    out[f"{r}/test_features"] = np.asarray(xte)   # for the inert-predictor diagnostic
 
 
 def ssl_run(objective: str, seed: int, quick: bool, *, data: str = "digits") -> dict:

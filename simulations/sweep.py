@@ -214,12 +214,15 @@ class SweepSpec:
 
     def with_overrides(self, overrides: dict) -> "SweepSpec":
         """Override by name: an axis gets new values; a fixed parameter gets a scalar, or becomes
-        a new (last) axis when given a sequence."""
+        a new (last) axis when given a sequence; ``chunk_size`` sets the points per chunk."""
         axes = dict(self.axes)
         fixed = {}
         fields = {f.name for f in dataclasses.fields(self.model)}
+        chunk_size = self.chunk_size
         for key, value in overrides.items():
-            if key in axes or (key in fields and isinstance(value, (list, tuple))):
+            if key == "chunk_size" and key not in fields:  # the sweep's own setting
+                chunk_size = value
+            elif key in axes or (key in fields and isinstance(value, (list, tuple))):
                 axes[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
             elif key in fields:
                 fixed[key] = value
@@ -227,7 +230,7 @@ class SweepSpec:
                 raise ValueError(f"unknown sweep axis or parameter {key!r}; allowed: "
                                  f"{sorted(fields)}")
         return dataclasses.replace(self, model=dataclasses.replace(self.model, **fixed),
-                                   axes=tuple(axes.items()))
+                                   axes=tuple(axes.items()), chunk_size=chunk_size)
 
 
 def _refuse_duplicates(name, values):
@@ -561,7 +564,7 @@ def run_sweep(spec: SweepSpec, store: str | os.PathLike | None = None, *,
             return _execute(runner, group, shapes, outputs, progress, on_chunk, client, store)
         except BaseException:
             if created:
-                pass
+                _remove_if_nothing_done(store)
             raise
 
 
@@ -752,7 +755,8 @@ def _check_fits(estimate: _Estimate, progress: bool):
     if estimate.chunk_bytes > device:
         raise ValueError(
             f"sweep too large for this machine: {estimate.describe()}, but only "
-            f"{_gib(device)} is available for a chunk; lower chunk_size (--chunk-size), or "
+            f"{_gib(device)} is available for a chunk; lower chunk_size (on the command line: "
+            f"--set chunk_size=N), or "
             f"{hint}")
     if estimate.output_bytes + estimate.plan_bytes > host:
         raise ValueError(

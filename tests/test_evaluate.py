@@ -119,3 +119,18 @@ def test_findings_decide_planted_effects_and_nulls():
     assert found[0].delta_min == pytest.approx(0.015) and found[0].paper == "p1"
     assert found[0].effect == pytest.approx(0.0496) and found[0].ci[0] < 0.0496 < found[0].ci[1]
     assert found[0].p < 0.05 and "Holm over 3 claims" in found[0].detail
+
+
+def test_inert_predictor_overrides_the_decision_only_when_features_coincide():
+    from paper_repro.base import Finding
+
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((20, 4))
+    found = [Finding("knn20: HamJEPA q > MLP-HJEPA q", "equivalent", 0.0),
+             Finding("knn20: HamJEPA q > SIGReg", "reproduced", 0.1)]
+    same = val._inert_predictor(found, [{"q/test_features": q}],
+                                [{"q/test_features": q + 1e-6}], xr.Dataset())
+    assert [f.decision for f in same] == ["predictor inert", "reproduced"]
+    moved = val._inert_predictor(found, [{"q/test_features": q}],
+                                 [{"q/test_features": q + 0.1}], xr.Dataset())
+    assert [f.decision for f in moved] == ["equivalent", "reproduced"]

@@ -85,7 +85,8 @@ def test_moved_names_stay_importable_from_their_old_places():
     assert validation.collapse_window is label_noise_rates.collapse_window
     assert validation.theory_rates_dataset is label_noise_rates.theory_rates_dataset
     assert validation.calibrate_encoder_rate is label_noise.calibrate_encoder_rate
-    for name in ("ssl_run", "ssl_config", "shifted_test_images", "methods_dataset"):
+    for name in ("ssl_run", "ssl_config", "shifted_test_images", "methods_dataset",
+                 "reference_run"):
         assert getattr(validation, name) is getattr(ssl_experiments, name)
     assert hamiltonian.toy_profiles is symplectic_toys.toy_profiles
     assert hamiltonian._shadow_scaling is symplectic_toys.shadow_scaling

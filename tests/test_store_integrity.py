@@ -194,6 +194,12 @@ def test_huge_grid_is_refused_without_building_every_point(tmp_path, monkeypatch
     assert built == [] and elapsed < 30
 
 
+def test_chunk_size_can_be_overridden_by_name():
+    assert SPEC.with_overrides({"chunk_size": 3}).chunk_size == 3
+    with pytest.raises(ValueError, match="chunk_size=0"):
+        SPEC.with_overrides({"chunk_size": 0})
+
+
 def test_the_estimate_follows_the_machine(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep_mod, "_available_memory", lambda: 1_000)
     monkeypatch.setattr(sweep_mod, "_device_memory", lambda: 10 ** 12)
