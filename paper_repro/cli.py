@@ -298,7 +298,8 @@ def _cmd_train(args) -> int:
     print(f"metrics: {os.path.join(args.out, METRICS)} (status {status})")
     if status != "complete" or args.no_eval:
         return 0 if status == "complete" else 1
-    ds = evaluate(result, probe_epochs=args.probe_epochs)
+    ds = evaluate(result, probe=args.probe, probe_epochs=args.probe_epochs,
+                  probe_lr=args.probe_lr)
     path = os.path.join(args.out, "eval.nc")
     ds.to_netcdf(path + ".tmp")
     os.replace(path + ".tmp", path)
@@ -345,7 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="run directory (checkpoints, metrics.nc, "
                     "eval.nc); an existing run there is resumed")
     tr.add_argument("--no-eval", action="store_true", help="skip the kNN / probe evaluation")
-    tr.add_argument("--probe-epochs", type=int, default=50)
+    tr.add_argument("--probe", choices=("converged", "paper"), default="converged",
+                    help="linear probe: run to convergence (full-batch AdamW until the train "
+                         "loss changes by < 1e-4 nats over 50 steps, cap 3000; default) or the "
+                         "HamJEPA authors' 50-epoch recipe")
+    tr.add_argument("--probe-epochs", type=int, default=None,
+                    help="step cap of the converged probe / epochs of the paper recipe")
+    tr.add_argument("--probe-lr", type=float, default=None, help="probe learning rate")
     return parser
 
 

@@ -530,8 +530,8 @@ FIGURES = [
                  "paper claims as findings (Holm-corrected decisions; 'predictor inert' when "
                  "HamJEPA and MLP-HJEPA trained the same encoder). CIFAR-100 full runs: "
                  "paper_repro.validation.CIFAR100_RUNS. Command: collapse-lab repro VAL_hamjepa",
-                 "quick ~170 s on a loaded 2-core machine (load 9; 9 trainings, 21 probes), "
-                 "full ~60 min (2 cores)", run_hamjepa),
+                 "quick ~90 s on 2 shared cores (load 5; ~170 s at load 9; 9 trainings, 21 "
+                 "probes), full ~60 min (2 cores)", run_hamjepa),
     FigureConfig("VAL_hypersolid", PAPER_HYPER,
                  "Hypersolid vs VICReg vs SIGReg, digits analogue", STATUS,
                  "kNN (clean and shifted), converged linear probe, inter-class separation, "
@@ -539,6 +539,6 @@ FIGURES = [
                  "reference rows (raw pixels, untrained encoder), >= 3 seeds; the paper's "
                  "CIFAR-100 claim (+4.29 linear over VICReg) and its geometry claims as "
                  "findings. Command: collapse-lab repro VAL_hypersolid",
-                 "quick ~60 s after VAL_hamjepa in one process (SIGReg shared), ~120 s alone "
-                 "on a loaded machine; full ~45 min", run_hypersolid),
+                 "quick ~30 s on 2 shared cores (load 5; SIGReg shared with VAL_hamjepa in "
+                 "one process), full ~45 min", run_hypersolid),
 ]

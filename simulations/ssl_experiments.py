@@ -12,12 +12,14 @@ evaluation; :func:`methods_dataset` collects the results of several methods and 
 
 from __future__ import annotations
 
-import importlib
 
 import numpy as np
 import xarray as xr
 
 __all__ = ["ssl_config", "shifted_test_images", "ssl_run", "reference_run", "methods_dataset"]
+
+# re-exported: the test-set shift lives with the data sets
+from simulations.encoders.data import shifted_test_images  # noqa: E402
 
 _RUN_CACHE: dict = {}
 
@@ -36,22 +38,6 @@ def ssl_config(objective: str, seed: int, quick: bool, *, data: str = "digits"):
                        encoder="digits_cnn" if data == "digits" else "mlp",
                        steps=1000, steps_per_dispatch=50, batch_size=256, seed=seed,
                        clip_norm=1.0)
-
-
-def shifted_test_images(data, *, seed: int = 0):
-    """Protocol (b) of spec §9: the test set with one fixed random +-1 pixel translation per
-    image (background fill), for headroom (clean digits saturate)."""
-    rng = np.random.default_rng(seed)
-    x = np.asarray(data.x_test)
-    out = np.zeros_like(x)
-    shifts = rng.integers(-1, 2, size=(len(x), 2))
-    for i, (dy, dx) in enumerate(shifts):
-        out[i] = np.roll(x[i], (int(dy), int(dx)), axis=(-2, -1))
-        if dy:
-            out[i][..., 0 if dy > 0 else -1, :] = 0
-        if dx:
-            out[i][..., :, 0 if dx > 0 else -1] = 0
-    return out
 
 
 def _readouts(objective):
@@ -98,7 +84,7 @@ def ssl_run(objective: str, seed: int, quick: bool, *, data: str = "digits") -> 
     key = cfg.to_json()
     if key in _RUN_CACHE:
         return _RUN_CACHE[key]
-    tr = importlib.import_module("simulations.encoders.train")
+    import simulations.encoders.train as tr
     res = tr.train(cfg, progress=False)
     feats = encode_splits(res.encoder, res.state, res.data)
     out = {"loss_final": float(res.metrics["loss"].values[-1])}

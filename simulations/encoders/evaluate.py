@@ -25,13 +25,14 @@ The choice of the default probe and of the shift protocol is OURS (RECONSTRUCTIO
 
 from __future__ import annotations
 
-import importlib
 
 import numpy as np
 import xarray as xr
 
 from analysis import geometry, probes
 from minimal_models import validation as check
+
+from .data import shifted_test_images
 
 __all__ = ["evaluate", "evaluate_features", "encode_splits", "raw_pixel_features",
            "untrained_encoder", "READOUTS", "PROBES", "SHIFT_DRAWS"]
@@ -43,8 +44,11 @@ _GEOMETRY = ("erank", "erank_fraction", "pr", "rankme", "mean_cosine", "norm_mea
 
 
 def _train_module():
-    # simulations.encoders re-exports the function ``train`` under the module's name
-    return importlib.import_module("simulations.encoders.train")
+    # imported on use: the trainer is only needed when something is encoded (simulations.encoders
+    # re-exports the function ``train`` under the module's name, hence ``import ... as``)
+    import simulations.encoders.train as train_module
+
+    return train_module
 
 
 def _shift_draws(data, shift_draws):
@@ -74,8 +78,6 @@ def _split_features(feats, sizes):
 def encode_splits(encoder, state, data, *, dtype="float32", shift_draws=None) -> dict:
     """Features {"train", "test", "shifted": [one dict per shift draw]} of ``data`` (each a dict
     readout -> (n, D) float32) through ``encoder`` in inference mode."""
-    from simulations.ssl_experiments import shifted_test_images
-
     tr = _train_module()
     n = _shift_draws(data, shift_draws)
     blocks = [data.standardised("train"), data.standardised("test"),
@@ -88,8 +90,6 @@ def encode_splits(encoder, state, data, *, dtype="float32", shift_draws=None) ->
 def raw_pixel_features(data, *, shift_draws=None) -> dict:
     """Reference row: standardised, flattened inputs as features (readout ``"z"``), same
     layout as :func:`encode_splits`."""
-    from simulations.ssl_experiments import shifted_test_images
-
     flat = lambda x: {"z": x.reshape(len(x), -1)}
     n = _shift_draws(data, shift_draws)
     return {"train": flat(data.standardised("train")), "test": flat(data.standardised("test")),
@@ -127,7 +127,8 @@ def evaluate_features(train, y_train, test, y_test, *, shifted=(), n_classes=Non
     """The evaluation of one readout's features: ``train`` (n, D), ``test`` (m, D), ``shifted``
     a list of (m, D) arrays (one per shift draw, labels ``y_test``).  Returns a flat dict:
     ``knn`` {vote: {k: acc}}, ``knn_shifted`` {k: mean acc over draws} and
-    ``knn_shifted_sd`` (majority vote, k in ``shift_ks``, default ``ks``), ``linear``, ``linear_train``, ``linear_loss``,
+    ``knn_shifted_sd`` (majority vote, k in ``shift_ks``, default ``ks``), ``linear``,
+    ``linear_train``, ``linear_loss``,
     ``linear_loss_change``, ``linear_steps``, ``linear_converged``, and the geometry
     (``erank``, ``erank_fraction``, ``pr``, ``rankme``, ``mean_cosine``, ``norm_mean``,
     ``std_l2``)."""
