@@ -841,7 +841,20 @@ def _to_dataset(runner, group, outputs):
         "collapse_lab_version": package_version(),
         "reconstruction": int(bool(getattr(spec.model, "reconstruction", True))),
     }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    model = type(spec.model).__name__
+    for name in ds.coords:  # every coordinate says what it is
+        if name in names:
+            ds[name].attrs.update(description=f"sweep axis: field {name!r} of {model}")
+        elif name == "t":
+            timed = np.issubdtype(ds[name].dtype, np.floating)
+            ds[name].attrs.update(
+                units="time" if timed else "1",
+                description="output time" if timed else
+                "output index (the points' time grids differ: see the variable 'time')")
+        else:
+            ds[name].attrs.setdefault("description", f"{model} coordinate {name!r}")
+    return ds
 
 
 def open_sweep(spec: SweepSpec, store) -> Any:

@@ -79,7 +79,7 @@ FIGURES = [
                  "quick ~25 s, full ~40 s", run_f7),
     FigureConfig("PD_modelB", PAPER, "Model B phase diagram (full and mean field)", STATUS,
                  "collapse ratio over frustration x alpha, full model beside the closure",
-                 "quick ~30 s, full ~45 min", run_pd_modelB),
+                 "quick ~1 min (20 x 20), full ~1 h (40 x 40, estimated)", run_pd_modelB),
     FigureConfig("PD_threshold", PAPER, "SG threshold in the full Model B (beyond the paper)",
                  STATUS, "K = 2 and K = 4 over frustration x initial scale, with rho < 1 + 2 Q0",
                  "quick ~20 s, full ~25 min", run_pd_threshold),

@@ -328,7 +328,20 @@ def _metrics_dataset(config, history, *, status, wall, steps_done, steps_this_ca
         views_per_second=float(n * config.batch_size * config.n_views / wall) if wall else 0.0,
         package_version=package_version())
     ds["step"].attrs["long_name"] = "optimiser step (1-based: value after the step)"
+    for name in ds.data_vars:  # every logged quantity says what it is
+        ds[name].attrs.setdefault("units", "1")
+        ds[name].attrs.setdefault(
+            "description", _LOG_DESCRIPTIONS.get(
+                name, f"{config.objective} log {name!r} of the batch at this step "
+                      "(minimal_models.objectives.registry)"))
     return ds
+
+
+_LOG_DESCRIPTIONS = {
+    "loss": "training loss of the batch at this step (the objective's total)",
+    "lr": "learning rate of the step",
+    "grad_norm": "global norm of the gradient before clipping",
+}
 
 
 def _place(config, data, static, optimizer, mesh, carry):
