@@ -84,7 +84,9 @@ def ssl_run(objective: str, seed: int, quick: bool, *, data: str = "digits") -> 
     key = cfg.to_json()
     if key in _RUN_CACHE:
         return _RUN_CACHE[key]
-    import simulations.encoders.train as tr
+    from simulations.encoders.evaluate import _train_module
+
+    tr = _train_module()
     res = tr.train(cfg, progress=False)
     feats = encode_splits(res.encoder, res.state, res.data)
     out = {"loss_final": float(res.metrics["loss"].values[-1])}

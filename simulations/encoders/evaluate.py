@@ -44,11 +44,14 @@ _GEOMETRY = ("erank", "erank_fraction", "pr", "rankme", "mean_cosine", "norm_mea
 
 
 def _train_module():
-    # imported on use: the trainer is only needed when something is encoded (simulations.encoders
-    # re-exports the function ``train`` under the module's name, hence ``import ... as``)
-    import simulations.encoders.train as train_module
+    # imported on use: the trainer is only needed when something is encoded.  The package
+    # re-exports the *function* ``train`` under the module's name, so ``import ... as`` and
+    # ``from . import train`` would both return the function: take the module itself.
+    import sys
 
-    return train_module
+    import simulations.encoders.train  # noqa: F401
+
+    return sys.modules["simulations.encoders.train"]
 
 
 def _shift_draws(data, shift_draws):
