@@ -159,6 +159,19 @@ class SolverSettings(_Part):
                           rtol=inputs["rtol"], atol=inputs["atol"], max_steps=self.max_steps)
 
 
+# Output declarations (dims, units, description) that every label-embedding flow shares.
+LABEL_OUTPUTS = {
+    "d_min": (("t",), "embedding units", "minimum distance between label embeddings"),
+    "spread": (("t",), "embedding units^2", "label spread tr G_c"),
+}
+STATUS_OUTPUTS = {
+    "time": (("t",), "time", "output time of each t index (NaN: padding)"),
+    "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, "
+                        "flag_meanings)"),
+    "num_steps": ((), "1", "solver steps"),
+}
+
+
 def trajectory_outputs(per_t: dict, inputs: dict, result, num_steps):
     """Per-time outputs NaN where the solve failed or the time is padding (never store junk),
     plus ``time``, ``result`` and ``num_steps``.  Returns (outputs, missing mask)."""

@@ -30,8 +30,8 @@ from minimal_models import validation as check
 from minimal_models import coupling
 from minimal_models import frustration as model_a
 
-from .flow_parts import (CouplingGraph, GraphLayout, SolverSettings, TimeGrid, pad_to,
-                         trajectory_outputs)
+from .flow_parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout, SolverSettings,
+                         TimeGrid, pad_to, trajectory_outputs)
 
 __all__ = ["FrustrationFlow"]
 
@@ -122,16 +122,14 @@ class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
     def outputs(self, layout) -> dict:
         per_t = ("t",)
         out = {
-            "d_min": (per_t, "embedding units", "minimum distance between label embeddings"),
-            "spread": (per_t, "embedding units^2", "label spread tr G_c"),
+            **LABEL_OUTPUTS,
             "acc_all": (per_t, "1", "nearest-label accuracy, all samples"),
             "acc_cons": (per_t, "1", "nearest-label accuracy, consistent samples"),
             "acc_frus": (per_t, "1", "nearest-label accuracy of frustrated samples vs primary"),
             "loss": (per_t, "1", "loss L_A"),
-            "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, flag_meanings)"),
+            **STATUS_OUTPUTS,
             "num_steps": ((), "1", "solver steps (0 for the closed form)"),
             "lambda_pred": ((), "1/time", "predicted slow rate (cubic or first order)"),
-            "time": (per_t, "time", "output time of each t index (NaN: padding)"),
         }
         if self.spectrum:
             out["lambda_slow"] = ((), "1/time", "mean of the K - 1 slow eigenvalues of nu H L_G")

@@ -27,8 +27,8 @@ from minimal_models import meanfield as mf
 from minimal_models import stopgrad as model_b
 from minimal_models import validation as check
 
-from .flow_parts import (CouplingGraph, SolverSettings, TimeGrid, TimeLayout, pad_to,
-                         trajectory_outputs)
+from .flow_parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, SolverSettings, TimeGrid,
+                         TimeLayout, pad_to, trajectory_outputs)
 from .stopgrad_flow import ModelBSettings, StopGradFlow
 
 __all__ = ["MeanFieldFlow", "MODES", "ClosureLayout"]
@@ -132,12 +132,9 @@ class MeanFieldFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
     def outputs(self, layout) -> dict:
         per_t = ("t",)
         return {
-            "d_min": (per_t, "embedding units", "minimum distance between label embeddings"),
-            "spread": (per_t, "embedding units^2", "label spread tr G_c"),
+            **LABEL_OUTPUTS,
             "Q_drift": (per_t, "embedding units^2", "max |Q(t) - Q(0)| of the closure"),
-            "time": (per_t, "time", "output time of each t index (NaN: padding)"),
-            "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, flag_meanings)"),
-            "num_steps": ((), "1", "solver steps"),
+            **STATUS_OUTPUTS,
             "n_types": ((), "1", "number of sample types"),
             "Y_T": (("label", "component"), "embedding units", "label embeddings at t_max"),
             "W_T": (("component", "component_in"), "1", "head at t_max"),

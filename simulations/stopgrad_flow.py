@@ -43,8 +43,8 @@ from minimal_models import validation as check
 from minimal_models.objectives.collapse_models import model_b_loss
 
 from .flow import solve_flow_scipy
-from .flow_parts import (CouplingGraph, GraphLayout, SolverSettings, TimeGrid, _Part, pad_to,
-                         trajectory_outputs)
+from .flow_parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout, SolverSettings,
+                         TimeGrid, _Part, pad_to, trajectory_outputs)
 from .time_grid import TimeLayout
 
 # the theory helpers live in minimal_models; re-exported from their first home
@@ -233,17 +233,14 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
     def outputs(self, layout) -> dict:
         per_t = ("t",)
         out = {
-            "d_min": (per_t, "embedding units", "minimum distance between label embeddings"),
-            "spread": (per_t, "embedding units^2", "label spread tr G_c"),
+            **LABEL_OUTPUTS,
             "acc_cons": (per_t, "1", "head-space nearest-label accuracy, consistent samples"),
             "acc_all": (per_t, "1", "head-space nearest-label accuracy, all samples"),
             "acc_frus": (per_t, "1", "head-space accuracy of frustrated samples vs primary"),
             "acc_cons_raw": (per_t, "1", "raw-space accuracy (readout x), consistent samples"),
             "loss": (per_t, "1", "loss L_B"),
             "Q_drift": (per_t, "embedding units^2", "max |Q(t) - Q(0)|"),
-            "time": (per_t, "time", "output time of each t index (NaN: padding)"),
-            "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, flag_meanings)"),
-            "num_steps": ((), "1", "solver steps"),
+            **STATUS_OUTPUTS,
             "Q0": ((), "embedding units^2", "half the smallest eigenvalue of Q(0) on the "
                                             "class-mean-difference subspace"),
             "rho": ((), "1", "frustrated share of the label links"),

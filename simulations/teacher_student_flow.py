@@ -19,7 +19,8 @@ from analysis import collapse
 from minimal_models import teacher_student as model_c
 from minimal_models import validation as check
 
-from .flow_parts import SolverSettings, TimeGrid, TimeLayout, trajectory_outputs
+from .flow_parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, SolverSettings, TimeGrid, TimeLayout,
+                         trajectory_outputs)
 
 __all__ = ["TeacherStudentFlow", "TaskLayout"]
 
@@ -109,15 +110,12 @@ class TeacherStudentFlow(SolverSettings, TimeGrid):
     def outputs(self, layout) -> dict:
         per_t = ("t",)
         return {
-            "d_min": (per_t, "embedding units", "minimum distance between label embeddings"),
-            "spread": (per_t, "embedding units^2", "label spread tr G_c"),
+            **LABEL_OUTPUTS,
             "acc_true": (per_t, "1", "nearest-label accuracy against the true class"),
             "acc_label": (per_t, "1", "nearest-label accuracy against the (noisy) label"),
             "loss": (per_t, "1", "student loss"),
             "QC_drift": (per_t, "1", "max |Q_C(t) - Q_C(0)|"),
-            "time": (per_t, "time", "output time of each t index (NaN: padding)"),
-            "result": ((), "1", "solver status (simulations.SolverResult: codes in flag_values, flag_meanings)"),
-            "num_steps": ((), "1", "solver steps"),
+            **STATUS_OUTPUTS,
         }
 
     def evaluate(self, inp) -> dict:
