@@ -7,12 +7,12 @@
 Model B (RECONSTRUCTION, spec §3.2: shared head, partial stop-gradient alpha) at the F5
 settings (balanced preset, K = 4, n = 50, d = 8, W(0) = I, clustered init seed 3) on a
 frustration x alpha grid of ``--points`` points (>= 200), horizon ``--t-max`` (>= 300), the same
-rtol/atol and the same output grid.  The engine (``simulations.stopgrad_flow.StopGradFlow``,
+rtol/atol and the same output grid.  The engine (``simulations.flows.stopgrad.StopGradFlow``,
 one jit(vmap) per chunk) solves the exact reduced state (``--reduction auto``: row means +
 propagators, :mod:`minimal_models.stopgrad_reduced`) and reconstructs every output of the full
 model; ``--reduction none`` times the full state instead.  The baseline is the fair one
 (issue 16): ``scipy.integrate.solve_ivp(DOP853)`` on the *full* model, point by point
-(``simulations.stopgrad_flow.simulate``, restarting at every output time so each saved state is
+(``simulations.flows.stopgrad.simulate``, restarting at every output time so each saved state is
 a step end point).  The SciPy loop is
 timed on ``--scipy-points`` points spread over the grid and scaled linearly (its cost per point
 does not depend on the grid); the max deviation of d_min between the two is reported on those
@@ -33,7 +33,7 @@ CPU_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads
 
 
 def build_spec(points: int, t_max: float, solver: str, chunk_size: int, reduction: str = "auto"):
-    from simulations.stopgrad_flow import StopGradFlow
+    from simulations.flows.stopgrad import StopGradFlow
     from simulations.sweep import SweepSpec
 
     n_alpha = 10
@@ -65,7 +65,7 @@ def main(argv=None) -> float:
     import dataclasses
 
     from analysis import d_min
-    from simulations import stopgrad_flow
+    from simulations.flows import stopgrad as stopgrad_flow
     from simulations.sweep import run_sweep
 
     if args.scipy_points < 20:

@@ -5,7 +5,7 @@
 
 Both paths integrate dZ/dt = -nu H L_G Z (the ODE, not the closed form) for every point of a
 frustration x seed grid: the sweep engine (by default the lean Dormand-Prince 8 of
-simulations.rk; ``--solver dopri8`` for diffrax's) under one jit(vmap) per chunk,
+simulations.flows.rk; ``--solver dopri8`` for diffrax's) under one jit(vmap) per chunk,
 the baseline with scipy.integrate.solve_ivp(DOP853) point by point, at the same rtol/atol and
 on the same output grid.  SciPy restarts at every output time by default, because DOP853's
 t_eval interpolant misses the tolerance by orders of magnitude (``--scipy-dense`` times that
@@ -44,7 +44,8 @@ CPU_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads
 
 
 def build_spec(points: int, chunk_size: int, solver: str = "dopri8-lean"):
-    from simulations import FrustrationFlow, SweepSpec
+    from simulations.flows import FrustrationFlow
+    from simulations.sweep import SweepSpec
 
     seeds = max(1, -(-points // 20))
     model = FrustrationFlow(n_classes=4, n_per_class=5, dim=2, t_min=1e-2, t_max=20.0,
@@ -63,7 +64,7 @@ def _time_dask(spec, workers: int, reference) -> float:
     import xarray as xr
     from dask.distributed import Client, LocalCluster
 
-    from simulations import run_sweep
+    from simulations.sweep import run_sweep
 
     env = {"XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}
     times = []
@@ -83,7 +84,7 @@ import sys, time
 start = time.perf_counter()
 sys.path.insert(0, {root!r})
 from benchmarks.sweep_vs_scipy import build_spec
-from simulations import run_sweep
+from simulations.sweep import run_sweep
 spec = build_spec({points}, {chunk}, {solver!r})
 sweep_start = time.perf_counter()
 ds = run_sweep(spec, progress=False)
@@ -116,7 +117,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--chunk-size", type=int, default=500)
     parser.add_argument("--solver", default="dopri8-lean",
-                        help="ODE solver of the sweep engine (simulations.flow.SOLVERS)")
+                        help="ODE solver of the sweep engine (simulations.flows.solve.SOLVERS)")
     parser.add_argument("--cold", action="store_true",
                         help="also time end-to-end runs in fresh processes (empty, then warm "
                              "persistent compilation cache)")
@@ -136,7 +137,8 @@ def main() -> None:
     import jax
 
     from minimal_models import frustration as model_a
-    from simulations import run_sweep, solve_flow_scipy
+    from simulations.flows import solve_flow_scipy
+    from simulations.sweep import run_sweep
 
     spec = build_spec(args.points, args.chunk_size, args.solver)
 

@@ -1,7 +1,7 @@
 """Figures of the Hamiltonian-geometry paper (arXiv:2605.20107): Dataset -> Figure.
 
 Nothing here computes physics; the figure configs of :mod:`paper_repro.hamiltonian` (with the
-experiments of :mod:`simulations.symplectic_toys`) run the models and hand over
+experiments of :mod:`simulations.experiments.symplectic_toys`) run the models and hand over
 ``xarray.Dataset``s whose variables and attrs say what each curve is and whether it is
 CONFIRMED (the paper or the author's code), DERIVED or our RECONSTRUCTION.
 """

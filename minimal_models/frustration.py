@@ -160,7 +160,7 @@ def closed_form_solution(A, Z0, ts, *, eta_x=1.0, eta_y=1.0, nu=1.0):
 
     for the 1-D times ``ts``: returns (Z (T, N + K, d), Lambda (N + K,) unclipped, ascending).
     Unvalidated and pure array code (numpy or JAX, following A): :func:`closed_form` validates
-    and calls it; :class:`simulations.FrustrationFlow` calls it under ``jit(vmap)``.
+    and calls it; :class:`simulations.flows.FrustrationFlow` calls it under ``jit(vmap)``.
     """
     xp = _array_module(A)
     S, sqrt_h = symmetric_generator(A, eta_x=eta_x, eta_y=eta_y)

@@ -129,7 +129,7 @@ def _dask_client(args):
 
 
 def _cmd_sweep(args) -> int:
-    from simulations import run_sweep
+    from simulations.sweep import run_sweep
 
     from .registry import SWEEPS
 

@@ -14,8 +14,8 @@ explicit Euler vs leapfrog on the pendulum -- energy-drift heatmap, energy over 
 flip, phase-space area.
 
 This module holds the settings, the expected values with their sources and the checks; the
-experiments run in :mod:`simulations.symplectic_toys` (sliced-W1 toy, shadow Hamiltonian,
-pendulum showcase) and :mod:`simulations.coupling_risk` (Monte Carlo risks), the closed forms
+experiments run in :mod:`simulations.experiments.symplectic_toys` (sliced-W1 toy, shadow Hamiltonian,
+pendulum showcase) and :mod:`simulations.experiments.coupling_risk` (Monte Carlo risks), the closed forms
 are :mod:`minimal_models.hamiltonian_geometry` / :mod:`minimal_models.symplectic`, and the
 drawing lives in :mod:`figures.hamiltonian`.
 
@@ -32,9 +32,9 @@ import xarray as xr
 from analysis.diagnostics import convergence_order
 from figures.hamiltonian import plot_integrators, plot_pendulum, plot_price, plot_risk
 from minimal_models import hamiltonian_geometry as hg
-from simulations.coupling_risk import (contraction_risks, lift_risk, monte_carlo_risk,
+from simulations.experiments.coupling_risk import (contraction_risks, lift_risk, monte_carlo_risk,
                                        random_contraction)
-from simulations.symplectic_toys import (  # noqa: F401  (moved; re-exported)
+from simulations.experiments.symplectic_toys import (  # noqa: F401  (moved; re-exported)
     TOY_THETAS,
     pendulum_showcase,
     shadow_scaling,
@@ -92,7 +92,7 @@ def run_price(quick: bool) -> FigureResult:
     return FigureResult(plot_price(ds), checks, ds)
 
 
-# Figs. 7-9 toy (spec §3.2, run by simulations.symplectic_toys.toy_profiles): the paper states
+# Figs. 7-9 toy (spec §3.2, run by simulations.experiments.symplectic_toys.toy_profiles): the paper states
 # only the integrator settings (CONFIRMED); the initial law, the reference and the whitening are
 # our RECONSTRUCTION.
 # Paper's values (Figs. 7-9 legends, CONFIRMED): Euler mean / max g, leapfrog mean / max g.
@@ -104,7 +104,7 @@ TOY_SPREAD = {5000: (0.080, 0.134, 0.00016, 0.00025),
               20000: (0.030, 0.052, 0.00009, 0.000145)}
 
 
-# moved to simulations.symplectic_toys; re-exported for existing imports
+# moved to simulations.experiments.symplectic_toys; re-exported for existing imports
 _shadow_scaling = shadow_scaling
 
 

@@ -24,9 +24,9 @@ trained beats untrained, probe convergence, violation fraction active then resol
 Every free choice is RECONSTRUCTION.
 
 This module holds the configs, the papers' numbers and the checks; the computations live in
-:mod:`analysis.label_noise_rates` (measured vs predicted rates), :mod:`simulations.rigid_class`
+:mod:`analysis.label_noise_rates` (measured vs predicted rates), :mod:`simulations.experiments.rigid_class`
 (the embedding-only model), :mod:`simulations.encoders.label_noise` (training with label
-embeddings) and :mod:`simulations.ssl_experiments` (train and evaluate one SSL method).
+embeddings) and :mod:`simulations.experiments.ssl_experiments` (train and evaluate one SSL method).
 
 Commands: ``collapse-lab repro VAL_theory_rates --quick`` (also VAL_hamjepa, VAL_hypersolid);
 the CIFAR-100 runs of the Hamiltonian paper: :data:`CIFAR100_RUNS` (see :func:`cifar100_config`).
@@ -45,7 +45,7 @@ from analysis.label_noise_rates import (  # noqa: F401  (moved to analysis; re-e
     measured_rate,
     theory_rates_dataset,
 )
-from simulations.ssl_experiments import (  # noqa: F401  (moved to simulations; re-exported)
+from simulations.experiments.ssl_experiments import (  # noqa: F401  (moved to simulations; re-exported)
     _METRICS,
     _RUN_CACHE,
     _readouts,
@@ -110,7 +110,7 @@ def _embedding_only_check() -> Check:
     """The rigid-class embedding-only model through the shared Model A loss (K = 4, n = 30,
     d = 5, p = 0.3, 60 unit GD steps): the fitted d_min rate equals the predicted per-step
     rate (exact up to round-off)."""
-    from simulations.rigid_class import rigid_class_rates
+    from simulations.experiments.rigid_class import rigid_class_rates
 
     r = rigid_class_rates(4, 30, 5, 0.3, steps=60)
     return Check("embedding-only rigid-class model: fitted rate / predicted per-step rate",

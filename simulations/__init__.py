@@ -1,27 +1,20 @@
-"""Solvers, the sweep engine (the only place that batches) and, in :mod:`simulations.encoders`,
-real encoders trained with the same objectives.
+"""Solvers, the sweep engine and real encoders, in four wings (each a subpackage whose
+``__init__`` lists its public names):
 
-Names are imported on first use: the flow solvers and the sweep engine are theory code and
-switch JAX to float64 (:func:`minimal_models.precision.require_x64`); the encoder package does
-not, so importing it leaves training in the dtype its config asks for.
+- :mod:`simulations.flows` -- one sweepable model per minimal model (Model A, Model B, its
+  mean-field closure, Model C), the parts they share (coupling graph, time grid, solver
+  settings), the solve entry points (lean Runge-Kutta, diffrax, SciPy reference) and the solver
+  result codes;
+- :mod:`simulations.sweep` -- the sweep engine, the only place that batches: model protocol,
+  spec, chunks, memory budget, run, dataset and the checksummed zarr store;
+- :mod:`simulations.experiments` -- what the figures run beyond sweeps (the symplectic toys,
+  coupling risks, the K = 2 reduction, the rigid-class model, the SSL runner);
+- :mod:`simulations.encoders` -- real encoders trained with the objectives of
+  :mod:`minimal_models.objectives`.
+
+Nothing is imported here: ``flows``, ``sweep`` and ``experiments`` are float64 theory code
+(importing them switches JAX to float64), while ``encoders`` keeps the dtype its config asks
+for; importing one wing never imports another it does not use.
 """
 
-import importlib
-
-_NAMES = {
-    "SOLVERS": "flow", "SUCCESS": "flow", "FlowSolution": "flow", "solve_flow": "flow",
-    "solve_flow_scipy": "flow", "SolverResult": "results",
-    "FrustrationFlow": "frustration_flow", "StopGradFlow": "stopgrad_flow",
-    "MeanFieldFlow": "meanfield_flow", "TeacherStudentFlow": "teacher_student_flow",
-    "LabelNoiseRun": "label_training", "train_label_embeddings": "label_training",
-    "SweepSpec": "sweep", "SweepableModel": "sweep", "open_sweep": "sweep", "run_sweep": "sweep",
-    "sweep_fingerprint": "sweep", "StoreLockedError": "store",
-}
-
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name):
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__: list[str] = []

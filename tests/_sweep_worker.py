@@ -3,7 +3,9 @@
 import sys
 import time
 
-from simulations import FrustrationFlow, SweepSpec, run_sweep
+from simulations.flows import FrustrationFlow
+
+from simulations.sweep import SweepSpec, run_sweep
 
 
 def resume_spec():

@@ -1,7 +1,9 @@
 """Every coordinate of a sweep dataset and every variable of a training run's metrics.nc says
 what it is (issue 17 §6)."""
 
-from simulations import FrustrationFlow, SweepSpec, run_sweep
+from simulations.flows import FrustrationFlow
+
+from simulations.sweep import SweepSpec, run_sweep
 from simulations.encoders.config import TrainConfig
 from simulations.encoders.data import load_dataset
 from simulations.encoders.train import train

@@ -98,26 +98,6 @@ def test_importing_encoders_and_objectives_leaves_x64_off():
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 
-def test_moved_names_stay_importable():
-    """issue 14: the label-noise experiments moved into the encoder package, the CIFAR writer
-    into the tests, pair_sq_distances became the shared definition."""
-    import simulations
-    import simulations.label_training as old
-    from minimal_models import distances
-    from minimal_models.objectives import collapse_models
-    from simulations.encoders import data, label_noise
-
-    for name in ("LabelNoiseRun", "OBJECTIVES", "train_label_embeddings", "load_data",
-                 "calibrate_encoder_rate"):
-        assert getattr(old, name) is getattr(label_noise, name)
-    assert simulations.LabelNoiseRun is label_noise.LabelNoiseRun
-    assert simulations.train_label_embeddings is label_noise.train_label_embeddings
-    assert collapse_models.pair_sq_distances is distances.pairwise_sq_distances
-    assert not hasattr(data, "write_cifar_pickle")
-
-
-# ---------------------------------------------------------------------------- augmentations
-
 def test_resample_matches_map_coordinates():
     img = jax.random.uniform(KEY, (3, 9, 7))
     m = jnp.array([[0.9, 0.2], [-0.1, 1.1]])

@@ -8,7 +8,7 @@ from minimal_models import stopgrad as model_b
 
 
 def test_two_class_fixed_line_reaches_the_closed_form():
-    from simulations.two_class_reduction import two_class_fixed_line
+    from simulations.experiments.two_class_reduction import two_class_fixed_line
 
     ds = two_class_fixed_line(np.array([0.0, 0.5, 2.0]))
     assert ds.attrs["Q0"] == pytest.approx(model_b.two_class_invariant((0.1, 1.0, 1.0), 1))
@@ -17,7 +17,7 @@ def test_two_class_fixed_line_reaches_the_closed_form():
 
 
 def test_two_class_decay_rate_and_phase_plane():
-    from simulations.two_class_reduction import two_class_decay, two_class_phase_plane
+    from simulations.experiments.two_class_reduction import two_class_decay, two_class_phase_plane
 
     t = np.linspace(0, 1500, 151)
     u = two_class_decay((0.0,), t)["u"].values[0]
@@ -32,7 +32,7 @@ def test_two_class_decay_rate_and_phase_plane():
 
 def test_shadow_hamiltonian_scaling_slopes():
     from analysis.diagnostics import convergence_order
-    from simulations.symplectic_toys import shadow_scaling
+    from simulations.experiments.symplectic_toys import shadow_scaling
 
     hs = np.array([0.2, 0.1, 0.05])
     ptp_H, ptp_shadow = shadow_scaling(hs)
@@ -41,7 +41,7 @@ def test_shadow_hamiltonian_scaling_slopes():
 
 
 def test_rigid_class_rate_matches_the_prediction():
-    from simulations.rigid_class import rigid_class_rates
+    from simulations.experiments.rigid_class import rigid_class_rates
 
     r = rigid_class_rates(4, 30, 5, 0.3, steps=60)
     assert r["fit"] / r["predicted"] == pytest.approx(1.0, rel=1e-3)
@@ -57,7 +57,7 @@ def test_two_class_rate_fit_matches_the_exact_rate():
 
 
 def test_coupling_risk_monte_carlo_matches_the_closed_form():
-    from simulations.coupling_risk import monte_carlo_risk, random_contraction
+    from simulations.experiments.coupling_risk import monte_carlo_risk, random_contraction
 
     rng = np.random.default_rng(0)
     Sigma = np.diag([1.0, 2.0, 3.0])
@@ -75,7 +75,7 @@ def test_moved_names_stay_importable_from_their_old_places():
     import analysis
     from analysis import collapse_rates, label_noise_rates
     from paper_repro import hamiltonian, minimal_collapse, validation
-    from simulations import ssl_experiments, symplectic_toys
+    from simulations.experiments import ssl_experiments, symplectic_toys
     from simulations.encoders import label_noise
 
     assert minimal_collapse.rate_dataset is collapse_rates.rate_dataset

@@ -1,4 +1,4 @@
-"""The parts the sweepable flows are built from (simulations.flow_parts): each shared field is
+"""The parts the sweepable flows are built from (simulations.flows.parts): each shared field is
 defined and validated once, every model keeps flat field names and its own defaults, layouts
 are named, and Model A's closed form is one array-generic function."""
 
@@ -10,9 +10,9 @@ import pytest
 from minimal_models import coupling
 from minimal_models import frustration as model_a
 from minimal_models import stopgrad as model_b
-from simulations import FrustrationFlow, MeanFieldFlow, StopGradFlow, TeacherStudentFlow
-from simulations import stopgrad_flow
-from simulations.flow_parts import (CouplingGraph, GraphLayout, SolverSettings, TimeGrid,
+from simulations.flows import FrustrationFlow, MeanFieldFlow, StopGradFlow, TeacherStudentFlow
+from simulations.flows import stopgrad as stopgrad_flow
+from simulations.flows.parts import (CouplingGraph, GraphLayout, SolverSettings, TimeGrid,
                                     TimeLayout, pad_to)
 from simulations.sweep import static_view
 
@@ -197,7 +197,7 @@ def test_closed_form_is_one_array_generic_function():
                                model_a.generator_spectrum(A, eta_x=2.0, eta_y=0.5, nu=0.7),
                                atol=1e-12)
     # and the flow's closed-form solver is that same function: d_min of the sweep equals it
-    from simulations import SweepSpec, run_sweep
+    from simulations.sweep import SweepSpec, run_sweep
 
     flow = FrustrationFlow(n_classes=3, n_per_class=4, frustration=0.5, seed_A=2, seed_init=5,
                            dim=2, eta_x=2.0, eta_y=0.5, normalisation=0.7, solver="closed_form",

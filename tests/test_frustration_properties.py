@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from analysis import d_min
 from minimal_models import coupling
 from minimal_models import frustration as F
-from simulations import solve_flow, solve_flow_scipy
+from simulations.flows import solve_flow, solve_flow_scipy
 
 
 @st.composite

@@ -7,7 +7,7 @@ import pytest
 from minimal_models import coupling
 from minimal_models import meanfield as MF
 from minimal_models import stopgrad as B
-from simulations import stopgrad_flow as sgf
+from simulations.flows import stopgrad as sgf
 
 TS = np.array([0.0, 0.3, 1.0, 3.0, 10.0])
 

@@ -10,12 +10,12 @@ import pytest
 
 from analysis import d_min
 from minimal_models import stopgrad as B
-from simulations import stopgrad_flow as sgf
+from simulations.flows import stopgrad as sgf
 from paper_repro.cli import main
-from simulations.meanfield_flow import MeanFieldFlow
-from simulations.stopgrad_flow import StopGradFlow
+from simulations.flows.meanfield import MeanFieldFlow
+from simulations.flows.stopgrad import StopGradFlow
 from simulations.sweep import SweepSpec, run_sweep
-from simulations.teacher_student_flow import TeacherStudentFlow
+from simulations.flows.teacher_student import TeacherStudentFlow
 
 SMALL = StopGradFlow(n_classes=3, n_per_class=4, dim=3, frustration=0.25, t_min=1e-2,
                      t_max=5.0, n_times=9, rtol=1e-11, atol=1e-13)

@@ -1,4 +1,4 @@
-"""One solver status code (simulations.results.SolverResult) on every solver path."""
+"""One solver status code (simulations.flows.results.SolverResult) on every solver path."""
 
 import json
 
@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simulations import SUCCESS, SolverResult, solve_flow, solve_flow_scipy
-from simulations.results import from_diffrax, from_scipy, result_attrs
+from simulations.flows import SUCCESS, SolverResult, solve_flow, solve_flow_scipy
+from simulations.flows.results import from_diffrax, from_scipy, result_attrs
 
 R = SolverResult
 TS = np.linspace(0.0, 1.0, 5)

@@ -1,4 +1,4 @@
-"""The lean Runge-Kutta solver (simulations.rk) against closed forms, SciPy and diffrax."""
+"""The lean Runge-Kutta solver (simulations.flows.rk) against closed forms, SciPy and diffrax."""
 
 import jax
 import jax.numpy as jnp
@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from minimal_models import coupling as C
 from minimal_models import frustration as F
-from simulations import SolverResult, solve_flow, solve_flow_scipy
-from simulations.rk import TABLEAUS, _tableau, solve_rk
+from simulations.flows import SolverResult, solve_flow, solve_flow_scipy
+from simulations.flows.rk import TABLEAUS, _tableau, solve_rk
 
 LEAN = ["dopri8-lean", "dopri5-lean", "tsit5-lean"]
 TS = np.concatenate([[0.0], np.geomspace(1e-2, 20.0, 15)])

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulations import FrustrationFlow, StopGradFlow, SweepSpec, open_sweep, run_sweep
-from simulations import store as store_mod
-from simulations import sweep as sweep_mod
+from simulations.flows import FrustrationFlow, StopGradFlow
+
+from simulations.sweep import SweepSpec, open_sweep, run_sweep
+from simulations.sweep import store as store_mod
+from simulations.sweep import engine as sweep_mod
 
 SMALL = FrustrationFlow(n_per_class=4, dim=2, n_times=4, t_max=10.0, solver="closed_form")
 SPEC = SweepSpec("integrity", SMALL, axes=[("frustration", (0.0, 0.1, 0.2, 0.3)),

@@ -13,7 +13,8 @@ import xarray as xr
 
 from analysis import d_min
 from minimal_models import frustration as F
-from simulations import FrustrationFlow, SolverResult, SweepSpec, open_sweep, run_sweep
+from simulations.flows import FrustrationFlow, SolverResult
+from simulations.sweep import SweepSpec, open_sweep, run_sweep
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _sweep_worker import resume_spec  # noqa: E402

@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulations import FrustrationFlow, SweepSpec, run_sweep, solve_flow, solve_flow_scipy
+from simulations.flows import FrustrationFlow, solve_flow, solve_flow_scipy
+
+from simulations.sweep import SweepSpec, run_sweep
 from simulations.sweep import StoreLockedError, SweepableModel, static_view
 
 SMALL = FrustrationFlow(n_per_class=4, dim=2, n_times=5, t_max=10.0, rtol=1e-8, atol=1e-10)
@@ -24,7 +26,7 @@ SMALL = FrustrationFlow(n_per_class=4, dim=2, n_times=5, t_max=10.0, rtol=1e-8, 
 
 def _sweepable_models():
     """One small instance of every sweepable model the package ships."""
-    import simulations
+    import simulations.flows as simulations
 
     tiny = {"n_per_class": 3, "dim": 2, "t_max": 1.0, "n_times": 3, "P": 12, "D": 4}
     models = [SMALL]
@@ -213,7 +215,7 @@ def test_nonlinear_pytree_ode_through_the_engine_matches_closed_form_and_scipy()
 def test_shared_inputs_are_passed_once_not_per_point():
     import jax
 
-    from simulations.sweep import _chunk_function, _Runner
+    from simulations.sweep.engine import _chunk_function, _Runner
 
     spec = SweepSpec("spiral", SpiralRiccati(), axes=[("omega", (0.5, 2.0, 3.0))], chunk_size=3)
     runner = _Runner(spec)
@@ -253,7 +255,7 @@ def test_two_processes_on_one_store_end_with_the_reference_dataset(tmp_path):
         import sys
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         from _sweep_worker import resume_spec
-        from simulations import run_sweep
+        from simulations.sweep import run_sweep
         from simulations.sweep import StoreLockedError
         try:
             run_sweep(resume_spec(), {store!r}, progress=False)
@@ -269,7 +271,7 @@ def test_two_processes_on_one_store_end_with_the_reference_dataset(tmp_path):
     sys.path.insert(0, os.path.dirname(__file__))
     from _sweep_worker import resume_spec
 
-    from simulations import open_sweep
+    from simulations.sweep import open_sweep
 
     reference = run_sweep(resume_spec(), progress=False)
     xr.testing.assert_identical(open_sweep(resume_spec(), store), reference)
@@ -281,7 +283,8 @@ def test_compiled_chunks_persist_across_processes(tmp_path):
         hits = []
         jax.monitoring.register_event_listener(
             lambda event, **kw: hits.append(event) if "cache_hits" in event else None)
-        from simulations import FrustrationFlow, SweepSpec, run_sweep
+        from simulations.flows import FrustrationFlow
+        from simulations.sweep import SweepSpec, run_sweep
         spec = SweepSpec("cache", FrustrationFlow(n_per_class=3, dim=2, n_times=4),
                          axes=[("frustration", (0.0, 0.2))])
         run_sweep(spec, progress=False)

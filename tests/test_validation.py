@@ -7,9 +7,9 @@ from minimal_models import coupling
 from minimal_models import frustration as F
 from minimal_models import meanfield as MF
 from minimal_models import stopgrad as B
-from simulations import stopgrad_flow as sgf
+from simulations.flows import stopgrad as sgf
 from minimal_models import teacher_student as TS
-from simulations import FrustrationFlow, solve_flow_scipy
+from simulations.flows import FrustrationFlow, solve_flow_scipy
 
 
 @pytest.mark.parametrize("call,match", [

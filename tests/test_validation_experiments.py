@@ -11,7 +11,7 @@ import xarray as xr
 
 from minimal_models import label_noise
 from paper_repro import validation as val
-from simulations.label_training import LabelNoiseRun, load_data, train_label_embeddings
+from simulations.encoders.label_noise import LabelNoiseRun, load_data, train_label_embeddings
 
 
 # ----------------------------------------------------------------------------- rate extraction

@@ -15,7 +15,8 @@ from analysis.collapse_rates import rate_dataset, two_class_coupling, two_class_
 from figures.collapse import plot_collapse_timescales, plot_phase_diagram, plot_trajectories
 from minimal_models import coupling
 from minimal_models import frustration as model_a
-from simulations import FrustrationFlow, SweepSpec, run_sweep
+from simulations.flows import FrustrationFlow
+from simulations.sweep import SweepSpec, run_sweep
 
 from ..base import Check, FigureResult
 

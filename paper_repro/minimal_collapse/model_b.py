@@ -2,7 +2,7 @@
 none), F6 (the K = 2 reduction), the PD_modelB phase diagrams (full model and mean-field
 closure) and PD_threshold (beyond the paper); their settings, expected values (spec §5, §6)
 and checks.  Computations: :mod:`simulations` (``StopGradFlow``, ``MeanFieldFlow`` sweeps),
-:mod:`simulations.two_class_reduction`, :mod:`minimal_models.stopgrad`.
+:mod:`simulations.experiments.two_class_reduction`, :mod:`minimal_models.stopgrad`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import numpy as np
 from figures.collapse import (plot_alpha_phase_diagrams, plot_sg_threshold,
                               plot_stopgrad_trajectories, plot_two_class_reduction)
 from minimal_models import stopgrad as model_b
-from simulations import SweepSpec, run_sweep
-from simulations.meanfield_flow import MeanFieldFlow
-from simulations.stopgrad_flow import StopGradFlow
-from simulations.two_class_reduction import (two_class_decay, two_class_fixed_line,
+from simulations.sweep import SweepSpec, run_sweep
+from simulations.flows.meanfield import MeanFieldFlow
+from simulations.flows.stopgrad import StopGradFlow
+from simulations.experiments.two_class_reduction import (two_class_decay, two_class_fixed_line,
                                              two_class_phase_plane)
 
 from ..base import Check, FigureResult

@@ -1,13 +1,13 @@
 """Model C figure config (RECONSTRUCTION of arXiv:2604.09979, spec §5): F7, the linear
 teacher-student; settings, expected values (spec §6 C1) and checks.  Computation: a
-``TeacherStudentFlow`` sweep (:mod:`simulations.teacher_student_flow`).
+``TeacherStudentFlow`` sweep (:mod:`simulations.flows.teacher_student`).
 """
 
 from __future__ import annotations
 
 from figures.collapse import plot_teacher_student
-from simulations import SweepSpec, run_sweep
-from simulations.teacher_student_flow import TeacherStudentFlow
+from simulations.sweep import SweepSpec, run_sweep
+from simulations.flows.teacher_student import TeacherStudentFlow
 
 from ..base import Check, FigureResult
 from ._common import _at, _min_at

@@ -1,5 +1,5 @@
 r"""One evaluation of frozen features, used by ``collapse-lab train``, the validation experiments
-(:mod:`simulations.ssl_experiments`) and the benchmarks (issue 15 §1; spec
+(:mod:`simulations.experiments.ssl_experiments`) and the benchmarks (issue 15 §1; spec
 ``hamiltonian_geometry.md`` §6.1 and §9: readouts q, p, (q,p) = z).
 
 Per readout:

@@ -9,7 +9,7 @@ path through :func:`scipy.integrate.solve_ivp` (DOP853, LSODA, ...).
 The state z may be any pytree of arrays (a dict or tuple of X, Y, W, ...): diffrax integrates
 pytrees natively, and the SciPy path ravels the leaves into one vector and back.
 
-Every path reports its status as a :class:`~simulations.results.SolverResult` code (0 =
+Every path reports its status as a :class:`~simulations.flows.results.SolverResult` code (0 =
 ``SUCCESS``): diffrax's ``RESULTS`` are mapped onto it by name, SciPy's status and message
 likewise, and the lean solver writes it itself.  ``NONFINITE`` marks a solve that NaN/inf
 stopped (diffrax and SciPy on their own report the step-size loop that follows: max_steps, or
@@ -37,14 +37,14 @@ __all__ = ["FlowSolution", "SOLVERS", "solve_flow", "solve_flow_scipy", "SUCCESS
 
 SUCCESS = SolverResult.SUCCESS  # == 0; any other code marks a failed solve
 DIFFRAX_SOLVERS = ("dopri8", "dopri5", "tsit5", "kvaerno5")
-# simulations.rk tableaus; the 5(4) pairs reuse their last stage (FSAL): 6 evaluations a step
+# simulations.flows.rk tableaus; the 5(4) pairs reuse their last stage (FSAL): 6 evaluations a step
 LEAN_SOLVERS = {"dopri8-lean": "dop853", "dopri5-lean": "dopri5", "tsit5-lean": "tsit5"}
 SOLVERS = DIFFRAX_SOLVERS + tuple(LEAN_SOLVERS)
 
 
 class FlowSolution(NamedTuple):
     """Trajectory ``zs`` at times ``ts``: z0's pytree with a leading len(ts) axis on every leaf;
-    ``result`` a :class:`~simulations.results.SolverResult` code, 0 on success (otherwise
+    ``result`` a :class:`~simulations.flows.results.SolverResult` code, 0 on success (otherwise
     ``zs`` holds NaN from the failed interval on); ``num_steps`` counts accepted and rejected
     steps (function evaluations on the SciPy path)."""
 
@@ -88,14 +88,14 @@ def solve_flow(
     Adaptive steps with a PID controller at ``rtol``/``atol``.  By default one solve saves at
     ``ts`` through the solver's dense output.  ``restart_at_outputs=True`` restarts the solve
     at every output time instead, so each saved state is a step end point (``max_steps`` then
-    applies per interval).  ``result`` is a :class:`~simulations.results.SolverResult` code:
+    applies per interval).  ``result`` is a :class:`~simulations.flows.results.SolverResult` code:
     0 on success, else the first failure's (diffrax's RESULTS mapped by name; ``NONFINITE``
     when the vector field is NaN/inf at the last accepted state); states from the failure on
     are NaN.  Works on concrete arrays and under ``jit``/``vmap`` (then ``ts`` must be an
     array argument of fixed length).
 
     ``solver``: a diffrax solver (``dopri8``, ``dopri5``, ``tsit5``, ``kvaerno5``), or a lean
-    solver of :mod:`simulations.rk` (``dopri8-lean``, ``dopri5-lean``, ``tsit5-lean``: the same
+    solver of :mod:`simulations.flows.rk` (``dopri8-lean``, ``dopri5-lean``, ``tsit5-lean``: the same
     tableaus in one small ``lax.while_loop`` that lands on every output time, the 5(4) pairs
     reusing their last stage as the next first (FSAL); fast to compile and cacheable across
     processes; ``dt0`` and ``restart_at_outputs`` do not apply).
@@ -187,7 +187,7 @@ def solve_flow_scipy(
     By default the solve restarts at every output time, so each saved state is a step end
     point accurate to ``rtol``; ``dense_output=True`` uses SciPy's interpolant via ``t_eval``
     instead (one solve, but DOP853's interpolant can be far less accurate than its steps).
-    ``result`` is a :class:`~simulations.results.SolverResult`: ``SUCCESS``, ``NONFINITE``
+    ``result`` is a :class:`~simulations.flows.results.SolverResult`: ``SUCCESS``, ``NONFINITE``
     (a NaN/inf state, or a failure after the vector field returned NaN/inf),
     ``STEP_SIZE_TOO_SMALL`` (SciPy's step-size failure) or ``SOLVER_FAILED`` (any other);
     on failure ``zs`` is NaN.  ``num_steps`` counts function evaluations.

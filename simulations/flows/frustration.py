@@ -30,7 +30,7 @@ from minimal_models import validation as check
 from minimal_models import coupling
 from minimal_models import frustration as model_a
 
-from .flow_parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout, SolverSettings,
+from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout, SolverSettings,
                          TimeGrid, pad_to, trajectory_outputs)
 
 __all__ = ["FrustrationFlow"]
@@ -51,14 +51,14 @@ def _predicted_slow_rate(kind, K, n, p, q, eta_x, eta_y, nu):
 class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
     """Model A gradient flow at one parameter point (defaults: unit-sum preset, F3 settings).
 
-    Fields: the coupling graph and initial state (:class:`~simulations.flow_parts.CouplingGraph`),
-    the time grid (:class:`~simulations.flow_parts.TimeGrid`), the ODE solver
-    (:class:`~simulations.flow_parts.SolverSettings`), then Model A's own: ``normalisation``
+    Fields: the coupling graph and initial state (:class:`~simulations.flows.parts.CouplingGraph`),
+    the time grid (:class:`~simulations.flows.parts.TimeGrid`), the ODE solver
+    (:class:`~simulations.flows.parts.SolverSettings`), then Model A's own: ``normalisation``
     (nu), ``eta_x``, ``eta_y``, ``solver``, ``spectrum``, ``save_state``.
 
     ``solver="ode"`` integrates dZ/dt = -nu H L_G Z with ``ode_solver`` at ``rtol``/``atol``
-    (default the lean Dormand-Prince 8 of :mod:`simulations.rk`, which compiles ~3x faster
-    than diffrax's and is cacheable across processes; any of :data:`simulations.flow.SOLVERS`);
+    (default the lean Dormand-Prince 8 of :mod:`simulations.flows.rk`, which compiles ~3x faster
+    than diffrax's and is cacheable across processes; any of :data:`simulations.flows.solve.SOLVERS`);
     ``solver="closed_form"`` uses the eigendecomposition
     (:func:`minimal_models.frustration.closed_form_solution`).  Outputs per time: d_min,
     label spread, nearest-label accuracies, loss; per point: the solver status (``result``,

@@ -5,7 +5,7 @@ One point = one coupling graph's type structure and one solve of the closure ODE
 RECONSTRUCTION of the paper's "dynamical mean-field style self-consistency" (arXiv:2604.09979).
 
 ``mode="exact"`` starts from the empirical type moments of the same initial state as
-:class:`simulations.stopgrad_flow.StopGradFlow` (then the closure equals the class-averaged
+:class:`simulations.flows.stopgrad.StopGradFlow` (then the closure equals the class-averaged
 full model); ``mode="large_N"`` uses the population moments (x̄_tau(0) = class mean mu_a,
 one covariance sigma^2 I per degree) with the graph's type counts.  Types and covariance
 groups are zero-padded to the largest counts of the grid (a padded type has N_tau = 0 and a
@@ -27,9 +27,9 @@ from minimal_models import meanfield as mf
 from minimal_models import stopgrad as model_b
 from minimal_models import validation as check
 
-from .flow_parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, SolverSettings, TimeGrid,
+from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, SolverSettings, TimeGrid,
                          TimeLayout, pad_to, trajectory_outputs)
-from .stopgrad_flow import ModelBSettings, StopGradFlow
+from .stopgrad import ModelBSettings, StopGradFlow
 
 __all__ = ["MeanFieldFlow", "MODES", "ClosureLayout"]
 
@@ -51,7 +51,7 @@ class ClosureLayout(NamedTuple):
 class MeanFieldFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
     """Model B type closure at one parameter point (defaults: F5 settings, exact mode).
 
-    Fields: those of :class:`~simulations.stopgrad_flow.StopGradFlow` that the closure uses
+    Fields: those of :class:`~simulations.flows.stopgrad.StopGradFlow` that the closure uses
     (coupling graph and initial state, time grid, ODE solver, :class:`ModelBSettings`; the head
     is the cross-shared one, W(0) = I, trained), plus ``mode``.  ``mode="large_N"`` draws X(0)
     from the clustered population, so it refuses ``init="iid"``.  Outputs per time: d_min,

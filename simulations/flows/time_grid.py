@@ -2,7 +2,7 @@
 sweep's longest grid so every point of a chunk has one shape.
 
 :class:`TimeGrid` is the dataclass part (fields ``t_min``, ``t_max``, ``n_times``) every flow
-model inherits (see :mod:`simulations.flow_parts`); :class:`TimeLayout` is its share of a
+model inherits (see :mod:`simulations.flows.parts`); :class:`TimeLayout` is its share of a
 sweep's layout."""
 
 from __future__ import annotations

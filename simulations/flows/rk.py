@@ -30,7 +30,7 @@ a single ``lax.while_loop``:
 - the first step follows Hairer, Norsett & Wanner, *Solving ODEs I*, §II.4 (the usual
   two-evaluation estimate);
 - the state is any pytree (raveled to one vector inside), rtol/atol may be traced, and a
-  failure is a :class:`~simulations.results.SolverResult` code, never an exception:
+  failure is a :class:`~simulations.flows.results.SolverResult` code, never an exception:
   ``MAX_STEPS_REACHED``, or ``NONFINITE`` as soon as the state or the vector field at an
   accepted state is NaN/inf (every later step would be rejected: no step size helps), and
   when ``max_steps`` runs out right after a step rejected for a NaN/inf error estimate.
@@ -93,7 +93,7 @@ def solve_rk(vector_field, z0, ts, *, args=None, tableau: str = "dop853", rtol=1
     """Integrate ``dz/dt = vector_field(t, z, args)`` from 0, saving exactly at ``ts``.
 
     Returns ``(zs, result, num_steps)``: ``zs`` has z0's pytree structure with a leading
-    len(ts) axis (NaN from a failure on), ``result`` a :class:`~simulations.results.SolverResult`
+    len(ts) axis (NaN from a failure on), ``result`` a :class:`~simulations.flows.results.SolverResult`
     code (int32): ``SUCCESS``, ``MAX_STEPS_REACHED`` when ``max_steps`` (accepted plus
     rejected steps) ran out, ``NONFINITE`` when the state or the vector field at an accepted
     state is NaN/inf, or when ``max_steps`` ran out on a step rejected for NaN/inf;

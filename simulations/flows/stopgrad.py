@@ -42,8 +42,8 @@ from minimal_models import stopgrad_reduced as reduced
 from minimal_models import validation as check
 from minimal_models.objectives.collapse_models import model_b_loss
 
-from .flow import solve_flow_scipy
-from .flow_parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout, SolverSettings,
+from .solve import solve_flow_scipy
+from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout, SolverSettings,
                          TimeGrid, _Part, pad_to, trajectory_outputs)
 from .time_grid import TimeLayout
 
@@ -59,7 +59,7 @@ REDUCTIONS = ("auto", "none")
 
 
 class ModelBLayout(NamedTuple):
-    """Shapes of a Model B sweep: those of :class:`~simulations.flow_parts.GraphLayout` plus
+    """Shapes of a Model B sweep: those of :class:`~simulations.flows.parts.GraphLayout` plus
     the largest number of distinct coupling rows ``n_groups`` and of distinct degrees
     ``n_degrees`` over the grid, counted on the couplings padded to (n_samples, n_classes)
     (padded samples form one more zero row of degree 0)."""
@@ -138,7 +138,7 @@ class ModelBSettings(_Part):
 class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
     """Model B gradient flow at one parameter point (RECONSTRUCTION, spec §3).
 
-    Fields: the coupling graph and initial state (:class:`~simulations.flow_parts.CouplingGraph`),
+    Fields: the coupling graph and initial state (:class:`~simulations.flows.parts.CouplingGraph`),
     the time grid, the ODE solver, :class:`ModelBSettings` (``init_scale``, ``preset``, rates,
     ``alpha``), then the head's: ``W_init`` (``identity`` | ``orthogonal`` | ``gaussian``,
     scale ``s_W``, seed ``seed_W``), ``head`` (``cross_shared`` | ``sample_side_only`` |
@@ -319,7 +319,7 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
 def simulate(A, X0, Y0, W0, ts, *, alpha=1.0, eta_x=1.0, eta_y=1.0, eta_W=1.0, nu=1.0,
              head="cross_shared", train_W=True, method="DOP853", rtol=1e-10, atol=1e-12):
     """Reference solve of one Model B flow (:mod:`minimal_models.stopgrad`, RECONSTRUCTION)
-    with SciPy (:func:`simulations.flow.solve_flow_scipy`), inputs validated; returns a dict
+    with SciPy (:func:`simulations.flows.solve.solve_flow_scipy`), inputs validated; returns a dict
     of trajectories ``X`` (T, N, d), ``Y`` (T, K, d), ``W`` (T, d, d), ``ts`` and ``result``
     (0 on success)."""
     A, X0, Y0, W0 = model_b.validate_state(A, X0, Y0, W0)

@@ -23,8 +23,8 @@ shape), evaluates each chunk with ``jit(vmap(evaluate))`` (shared inputs passed 
 whole rows of the store, so concurrent writers never share a storage chunk.  A killed sweep
 rerun on the same store computes only the chunks whose flag is unset and ends with the same
 dataset as an uninterrupted run.  A lock file refuses a second process writing the same store.
-The store itself (format, lock, fill values) is :mod:`simulations.store`; every ``result``
-variable carries the :class:`~simulations.results.SolverResult` table in its attributes.
+The store itself (format, lock, fill values) is :mod:`simulations.sweep.store`; every ``result``
+variable carries the :class:`~simulations.flows.results.SolverResult` table in its attributes.
 
 Compilation: the chunk functions are cached in the process, and JAX's persistent compilation
 cache (:mod:`simulations.compile_cache`) keeps them across processes.
@@ -54,8 +54,8 @@ from minimal_models.precision import require_x64
 
 require_x64()
 
-from .artifacts import package_version
-from .results import result_attrs
+from ..artifacts import package_version
+from ..flows.results import result_attrs
 from .store import STORE_FORMAT, MemoryStore, StoreLockedError, ZarrStore, fill_value
 from .store import chunk_checksum, chunk_file, finished_store, open_checked, store_lock
 from .store import verify_chunks
@@ -591,7 +591,7 @@ def _setup(spec, compile_cache, progress):
     _precheck(spec, progress)  # before building every point: a grid too large is refused fast
     runner = _Runner(spec)  # validates every point before anything is written
     if compile_cache:
-        from .compile_cache import enable
+        from ..compile_cache import enable
 
         enable()
     outputs = _declared_outputs(runner)

@@ -2,7 +2,7 @@ r"""One solver status code for every solver of collapse-lab, with a message per 
 
 Each solve reports an integer ``result`` next to its numbers (a failed point is marked, never
 silently stored as a number).  Three solvers report it: diffrax (its ``RESULTS`` enumeration),
-the lean Runge--Kutta loop of :mod:`simulations.rk`, and SciPy's ``solve_ivp`` (a status and a
+the lean Runge--Kutta loop of :mod:`simulations.flows.rk`, and SciPy's ``solve_ivp`` (a status and a
 message).  :class:`SolverResult` is the one enumeration they are all mapped onto, so a code
 means the same whichever solver produced it:
 

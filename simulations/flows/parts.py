@@ -7,7 +7,7 @@ share of the layout, its padded inputs and its output coordinate:
 
 - :class:`CouplingGraph`: the coupling graph and the initial embeddings of Models A and B
   (:mod:`minimal_models.coupling`, RECONSTRUCTION of arXiv:2604.09979 spec §2.2, §2.8);
-- :class:`~simulations.time_grid.TimeGrid`: the output grid t = 0 followed by log-spaced
+- :class:`~simulations.flows.time_grid.TimeGrid`: the output grid t = 0 followed by log-spaced
   times, padded to the sweep's longest grid (the coordinate ``t``);
 - :class:`SolverSettings`: the ODE solver, its tolerances and step budget.
 
@@ -32,7 +32,7 @@ import numpy as np
 from minimal_models import coupling
 from minimal_models import validation as check
 
-from .flow import SOLVERS, solve_flow
+from .solve import SOLVERS, solve_flow
 from .time_grid import TimeGrid, TimeLayout, _Part
 
 __all__ = ["TimeLayout", "GraphLayout", "CouplingGraph", "TimeGrid", "SolverSettings",
@@ -132,7 +132,7 @@ class CouplingGraph(_Part):
 
 @dataclasses.dataclass(frozen=True)
 class SolverSettings(_Part):
-    """ODE solver (any of :data:`simulations.flow.SOLVERS`; static), tolerances ``rtol`` and
+    """ODE solver (any of :data:`simulations.flows.solve.SOLVERS`; static), tolerances ``rtol`` and
     ``atol`` (inputs: sweepable without recompiling), step budget ``max_steps`` (static)."""
 
     ode_solver: str = "dopri8-lean"
@@ -153,7 +153,7 @@ class SolverSettings(_Part):
         return {"rtol": np.float64(self.rtol), "atol": np.float64(self.atol)}
 
     def solve(self, field, z0, inputs):
-        """:func:`simulations.flow.solve_flow` of ``field(t, z, inputs)`` on ``inputs["ts"]``
+        """:func:`simulations.flows.solve.solve_flow` of ``field(t, z, inputs)`` on ``inputs["ts"]``
         with this point's tolerances (static view: reads only static fields)."""
         return solve_flow(field, z0, inputs["ts"], args=inputs, solver=self.ode_solver,
                           rtol=inputs["rtol"], atol=inputs["atol"], max_steps=self.max_steps)

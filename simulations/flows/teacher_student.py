@@ -19,7 +19,7 @@ from analysis import collapse
 from minimal_models import teacher_student as model_c
 from minimal_models import validation as check
 
-from .flow_parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, SolverSettings, TimeGrid, TimeLayout,
+from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, SolverSettings, TimeGrid, TimeLayout,
                          trajectory_outputs)
 
 __all__ = ["TeacherStudentFlow", "TaskLayout"]
@@ -39,8 +39,8 @@ class TaskLayout(NamedTuple):
 class TeacherStudentFlow(SolverSettings, TimeGrid):
     """Model C at one point (defaults: the spec §4 reference setting, plain student).
 
-    Fields: the time grid (:class:`~simulations.flow_parts.TimeGrid`), the ODE solver
-    (:class:`~simulations.flow_parts.SolverSettings`), then the task's (``frustration``, ``D``,
+    Fields: the time grid (:class:`~simulations.flows.parts.TimeGrid`), the ODE solver
+    (:class:`~simulations.flows.parts.SolverSettings`), then the task's (``frustration``, ``D``,
     ``K``, ``P``, ``sigma``, ``seed``) and the student's (``dim``, ``s_E``, ``s_y``, ``s_W``,
     ``student``, ``alpha``, ``eta_E``, ``eta_y``, ``eta_W``).
 
