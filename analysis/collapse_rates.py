@@ -25,16 +25,23 @@ def rate_dataset(ps, ns, seeds, K: int = 4) -> xr.Dataset:
 
     ``lambda_mean`` / ``lambda_std``: mean / sd over ``seeds`` of the mean of the K - 1 slow
     eigenvalues of the generator (exact, spec §2.6(d)); ``lambda_cubic``: the symmetric cubic
-    root (spec §2.6(e)); ``lambda_first``: the first-order estimate.  RECONSTRUCTION.
+    root (spec §2.6(e)); ``lambda_first``: the first-order estimate, both at the effective
+    frustration ``frustration_eff`` = round(p n)/n the coupling draws.  RECONSTRUCTION.
     """
     lam = np.array([[[model_a.slow_eigenvalues(coupling.coupling_matrix(K, n, p, seed=s)).mean()
                       for s in seeds] for p in ps] for n in ns])
-    cubic = np.array([[model_a.symmetric_cubic_slow_rate(K, n, p) for p in ps] for n in ns])
-    first = np.array([[model_a.first_order_slow_rate(K, n, p) for p in ps] for n in ns])
+    # the coupling draws round(p n) frustrated samples per class: predict at that share
+    p_eff = np.array([[coupling.effective_frustration(n, p) for p in ps] for n in ns])
+    cubic = np.array([[model_a.symmetric_cubic_slow_rate(K, n, pe) for pe in row]
+                      for n, row in zip(ns, p_eff)])
+    first = np.array([[model_a.first_order_slow_rate(K, n, pe) for pe in row]
+                      for n, row in zip(ns, p_eff)])
     dims = ("n_per_class", "frustration")
     return xr.Dataset(
         {"lambda_mean": (dims, lam.mean(-1)), "lambda_std": (dims, lam.std(-1)),
-         "lambda_cubic": (dims, cubic), "lambda_first": (dims, first)},
+         "lambda_cubic": (dims, cubic), "lambda_first": (dims, first),
+         "frustration_eff": (dims, p_eff, {"description": "effective frustration round(p n)/n "
+                                                          "at which the predictions are taken"})},
         coords={"n_per_class": list(ns), "frustration": list(ps)},
         attrs={"n_classes": K, "seeds": len(seeds), "reconstruction": 1})
 

@@ -10,7 +10,7 @@ r"""Evaluation of frozen features: cosine kNN and a linear probe (spec
   features, AdamW lr 1e-3, wd 1e-6, batch 256, 50 epochs, cosine schedule over all steps;
   test top-1.  Trained in float32 with JAX/optax (one compiled epoch).  At 50 epochs this
   recipe is not converged on small data (trained HamJEPA q on digits: 0.819 test vs 0.961
-  converged, issue 15), so it is kept by name, not used by default.
+  converged), so it is kept by name, not used by default.
 - Linear probe to convergence (:func:`linear_probe_converged`, OURS): the same LayerNorm ->
   Linear model trained full-batch with AdamW (constant lr 1e-2, wd 1e-6) until the full-batch
   train loss changes by less than ``tol`` = 1e-4 nats over a window of 50 steps (cap 3000
@@ -210,8 +210,8 @@ def linear_probe_converged(train_x, train_y, test_x, test_y, *, lr: float = 1e-2
                            tol: float = 1e-4, window: int = 50, max_steps: int = 3000,
                            weight_decay: float = 1e-6, layer_norm: bool = True,
                            n_classes: int | None = None, seed: int = 0) -> dict:
-    r"""LayerNorm(D) -> Linear(D, C) on frozen features, trained **to convergence** (OURS,
-    issue 15 §1): full-batch AdamW at constant ``lr`` on the mean cross-entropy L, evaluated
+    r"""LayerNorm(D) -> Linear(D, C) on frozen features, trained **to convergence** (OURS):
+    full-batch AdamW at constant ``lr`` on the mean cross-entropy L, evaluated
     every ``window`` steps; stops at the first check where
 
         |L(t) - L(t - window)| < tol      (nats, full-batch train loss)

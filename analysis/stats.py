@@ -1,32 +1,35 @@
-r"""Decisions on paired-seed comparisons: paired t-test, Holm correction, TOST equivalence,
-bootstrap confidence interval, and a four-way decision per claim (issue 15 §2).
+r"""Decisions on paired-seed comparisons: the exact sign-flip test, TOST, Holm correction,
+bootstrap confidence interval, the paired t-test as a reported number, and one decision per
+claim.
 
 A *claim* compares a method ``a`` with a baseline ``b`` on the same seeds (seed s shares the
 initialisation key and the augmentation stream across methods, spec hamiltonian_geometry
 §9), so the unit of evidence is the per-seed difference
 
-    d_s = a_s - b_s,   s = 1..n,   dbar = mean(d),   se = sd(d, ddof=1) / sqrt(n).
+    d_s = a_s - b_s,   s = 1..n,   dbar = mean(d).
 
-Every claim carries a pre-registered minimal effect delta_min (:func:`default_delta_min`) and
-gets exactly one of four decisions (:func:`decide`):
+Every claim carries a minimal effect delta_min fixed before the run (a finite positive number
+written in the figure's config with its reason, never computed from the measured values) and
+gets exactly one of five decisions (:func:`decide`):
 
-- ``"reproduced"``: a > b significantly (one-sided paired t-test) **and** dbar >= delta_min;
-- ``"opposite"``: a < b significantly (one-sided paired t-test the other way);
+- ``"reproduced"``: a > b significantly **and** dbar >= delta_min;
+- ``"opposite"``: a < b significantly **and** dbar <= -delta_min (the same effect size: a
+  significant but negligible difference refutes nothing);
 - ``"equivalent"``: |mean difference| < delta_min shown by TOST at +-delta_min;
-- ``"unresolved"``: none of these (too few seeds or too much seed noise to say).
+- ``"unresolved"``: none of these (too much seed noise to say);
+- ``"not enough seeds to decide"``: no outcome of n seeds could reach alpha
+  (:func:`analysis.sign_flip.min_attainable_p` >= alpha), e.g. 3 seeds, or 5 seeds under Holm
+  over 2 or more claims.
 
-"Not reproduced" is a result, not a failure; only "unresolved" means the data cannot tell.
-Several claims of one experiment are decided together by :func:`decide_claims`, which applies
-the Holm step-down correction (:func:`holm`) to each family of p-values over the claims.
+"Not reproduced" is a result, not a failure.  Significance comes from the exact paired
+sign-flip test (:mod:`analysis.sign_flip`): valid for discrete, tied and identical per-seed
+differences, and never p = 0 (p >= 2^{-n}); TOST is two one-sided sign-flip tests.  Several
+claims of one experiment are decided together by :func:`decide_claims`, which applies the
+Holm step-down correction (:func:`holm`) to each family of p-values over the claims.  The
+paired t-test (:func:`paired_test`) and the bootstrap interval (:func:`bootstrap_ci`) are
+reported beside the decision and never enter it.
 
-Zero variance (all n differences equal up to round-off) is a real case (a deterministic
-pipeline, or a metric saturated at 1.0 for every seed).  It is resolved as the limit
-sd -> 0 of the tests: a non-zero mean difference is then certain (t = +-inf, p = 0 for the
-matching one-sided test, 1 for the other), a zero mean difference gives t = 0 and p = 1 for
-every directional test (no evidence of any direction), and TOST gives p = 0 when
-|dbar| < delta and 1 otherwise.  "Equal up to round-off" means sd(d) <= 16 eps max(|a|, |b|).
-
-Methodological choices of this toolkit, not of the papers: RECONSTRUCTION (issue 15 §2).
+Methodological choices of this toolkit, not of the papers: RECONSTRUCTION.
 """
 
 from __future__ import annotations
@@ -34,26 +37,30 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
 
 from minimal_models import validation as check
+
+from .sign_flip import (SIGN_FLIP_ALTERNATIVES, SIGN_FLIP_DRAWS, min_attainable_p,
+                        sign_flip_method, sign_flip_pvalue)
 
 __all__ = [
     "ALTERNATIVES",
     "DECISIONS",
+    "NOT_ENOUGH_SEEDS",
     "paired_test",
+    "sign_flip_test",
     "holm",
     "tost",
     "bootstrap_ci",
-    "default_delta_min",
     "decide",
     "claim_record",
     "decide_claims",
     "format_claim",
 ]
 
-ALTERNATIVES = ("greater", "less", "two-sided")
-DECISIONS = ("reproduced", "opposite", "equivalent", "unresolved")
+ALTERNATIVES = SIGN_FLIP_ALTERNATIVES  # the t-test takes the same alternatives
+NOT_ENOUGH_SEEDS = "not enough seeds to decide"
+DECISIONS = ("reproduced", "opposite", "equivalent", "unresolved", NOT_ENOUGH_SEEDS)
 BOOTSTRAP_METHODS = ("percentile", "bca")
 _ROUNDOFF = 16 * np.finfo(np.float64).eps
 
@@ -87,15 +94,20 @@ def _moments(a, b):
 
 
 def paired_test(a, b, *, alternative: str = "greater") -> tuple[float, float]:
-    r"""Paired t-test on per-seed values: returns (t, p).
+    r"""Paired t-test on per-seed values: returns (t, p).  Reported beside a decision, never
+    used to make one (the sign-flip test does, :func:`sign_flip_test`).
 
         t = dbar / se,   se = sd(d, ddof=1)/sqrt(n),   d = a - b,   df = n - 1,
 
     p = P(T_{n-1} >= t) for ``alternative="greater"`` (H1: mean(a - b) > 0),
     P(T_{n-1} <= t) for ``"less"``, 2 P(T_{n-1} >= |t|) for ``"two-sided"``; equal to
     ``scipy.stats.ttest_rel(a, b, alternative=...)`` whenever the differences vary.  Zero
-    variance: see the module docstring (t = +-inf or 0, p in {0, 1}).
+    variance (all d_s equal up to 16 eps max(|a|, |b|)) is the limit sd -> 0: t = +-inf with
+    p in {0, 1} for a non-zero mean, t = 0 and p = 1 for a zero mean.  That limit is why the
+    t-test cannot decide on tied, discrete data: identical differences on 2 seeds give p = 0.
     """
+    from scipy.special import stdtr  # the Student-t CDF; imported here to keep the import light
+
     check.choice("alternative", alternative, ALTERNATIVES)
     dbar, se, df, degenerate, zero_mean = _moments(a, b)
     if degenerate:
@@ -107,12 +119,26 @@ def paired_test(a, b, *, alternative: str = "greater") -> tuple[float, float]:
         return t, p
     t = dbar / se
     if alternative == "greater":
-        p = _st.t.sf(t, df)
+        p = stdtr(df, -t)
     elif alternative == "less":
-        p = _st.t.cdf(t, df)
+        p = stdtr(df, t)
     else:
-        p = 2.0 * _st.t.sf(abs(t), df)
+        p = 2.0 * stdtr(df, -abs(t))
     return float(t), float(min(p, 1.0))
+
+
+def sign_flip_test(a, b, *, alternative: str = "greater", n_draws: int = SIGN_FLIP_DRAWS,
+                   seed: int = 0) -> float:
+    r"""Paired sign-flip test of d = a - b (:func:`analysis.sign_flip.sign_flip_pvalue`):
+    the p-value of ``alternative`` ("greater": H1 mean(a - b) > 0), exact over all 2^n
+    sign patterns for n <= 12 paired seeds, Monte Carlo with ``n_draws`` patterns from
+    ``default_rng(seed)`` above.  Equals ``scipy.stats.permutation_test((a, b),
+    lambda x, y: mean(x - y), permutation_type="samples")``; never below 2^{-n}, also when
+    every difference is identical.
+    """
+    check.choice("alternative", alternative, ALTERNATIVES)
+    d, _ = _differences(a, b)
+    return sign_flip_pvalue(d, alternative=alternative, n_draws=n_draws, seed=seed)
 
 
 def holm(pvalues) -> np.ndarray:
@@ -140,25 +166,28 @@ def holm(pvalues) -> np.ndarray:
     return out
 
 
-def tost(a, b, *, delta: float) -> float:
+def _tost(d, delta, n_draws, seed) -> float:
+    p_lo = sign_flip_pvalue(d + delta, alternative="greater", n_draws=n_draws, seed=seed)
+    p_hi = sign_flip_pvalue(d - delta, alternative="less", n_draws=n_draws, seed=seed)
+    return max(p_lo, p_hi)
+
+
+def tost(a, b, *, delta: float, n_draws: int = SIGN_FLIP_DRAWS, seed: int = 0) -> float:
     r"""Paired two one-sided tests (TOST) for equivalence within +-delta: returns p.
 
-    H0: |mean(a - b)| >= delta against H1: -delta < mean(a - b) < delta.  With
-    t_lo = (dbar + delta)/se and t_hi = (dbar - delta)/se on n - 1 degrees of freedom,
+    H0: |mean(a - b)| >= delta against H1: -delta < mean(a - b) < delta (Schuirmann 1987),
+    each one-sided test a sign-flip test of the shifted differences:
 
-        p = max( P(T >= t_lo), P(T <= t_hi) ),
+        p = max( p_greater(d + delta), p_less(d - delta) )
 
-    i.e. the larger of ``ttest_1samp(d, -delta, alternative="greater")`` and
-    ``ttest_1samp(d, +delta, alternative="less")``; equivalence is shown when p < alpha
-    (Schuirmann 1987).  Zero variance: p = 0 if |dbar| < delta, else 1.
+    (:func:`analysis.sign_flip.sign_flip_pvalue`; exact for n <= 12 when the differences are
+    symmetric about the boundary value under H0).  Equivalence is shown when p < alpha.
+    p >= 2^{-n} always, and p >= 1/2 whenever |dbar| >= delta, so "equivalent" can never
+    coincide with an effect of at least delta.
     """
     delta = check.positive("delta", delta)
-    dbar, se, df, degenerate, _ = _moments(a, b)
-    if degenerate:
-        return 0.0 if abs(dbar) < delta else 1.0
-    p_lo = _st.t.sf((dbar + delta) / se, df)
-    p_hi = _st.t.cdf((dbar - delta) / se, df)
-    return float(max(p_lo, p_hi))
+    d, _ = _differences(a, b)
+    return _tost(d, delta, n_draws, seed)
 
 
 def bootstrap_ci(a, b, *, confidence: float = 0.95, n_resamples: int = 10_000, seed: int = 0,
@@ -175,9 +204,11 @@ def bootstrap_ci(a, b, *, confidence: float = 0.95, n_resamples: int = 10_000, s
       z0 = Phi^{-1}(#{dbar*_r < dbar}/R) and the jackknife acceleration
       acc = sum (m - m_(i))^3 / (6 [sum (m - m_(i))^2]^{3/2}), m_(i) the leave-one-out means.
 
-    With 5 seeds a bootstrap interval is crude (it undercovers); report it beside the
-    t-test, not instead of it.  Zero variance gives the point interval (dbar, dbar).
+    With 5 seeds a bootstrap interval is crude (it undercovers); it is reported beside the
+    decision and never enters it.  Zero variance gives the point interval (dbar, dbar).
     """
+    from scipy.special import ndtr, ndtri  # the normal CDF and its inverse
+
     c = check.real("confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
     R = check.integer("n_resamples", n_resamples, minimum=100)
     seed = check.integer("seed", seed, minimum=0)
@@ -196,103 +227,106 @@ def bootstrap_ci(a, b, *, confidence: float = 0.95, n_resamples: int = 10_000, s
         if frac <= 0.0 or frac >= 1.0:
             raise ValueError(f"method='bca' is undefined here: {frac:.0%} of the bootstrap "
                              f"means lie below the estimate (use method='percentile')")
-        z0 = _st.norm.ppf(frac)
+        z0 = ndtri(frac)
         jack = (d.sum() - d) / (n - 1)
         u = jack.mean() - jack
         denom = 6.0 * np.sum(u**2) ** 1.5
         acc = float(np.sum(u**3) / denom) if denom > 0 else 0.0
-        z = _st.norm.ppf(levels)
-        levels = _st.norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
+        z = ndtri(levels)
+        levels = ndtr(z0 + (z0 + z) / (1 - acc * (z0 + z)))
     lo, hi = np.quantile(means, levels)
     return float(lo), float(hi)
 
 
-def default_delta_min(baseline_accuracy: float, *, fraction: float = 0.05,
-                      floor: float = 0.015) -> float:
-    r"""Pre-registered minimal effect on an accuracy scale in [0, 1] (issue 15 §2):
-
-        delta_min = max(fraction * (1 - baseline_accuracy), floor),
-
-    i.e. 5 % of the baseline's error, never below 1.5 accuracy points (0.015).  All three
-    numbers are fractions, not percent: a baseline at 0.80 gives max(0.01, 0.015) = 0.015,
-    one at 0.40 gives 0.03.
-    """
-    acc = check.real("baseline_accuracy", baseline_accuracy, low=0.0, high=1.0)
-    fraction = check.real("fraction", fraction, low=0.0, high=1.0, low_open=True)
-    floor = check.real("floor", floor, low=0.0, high=1.0)
-    delta = max(fraction * (1.0 - acc), floor)
-    if delta <= 0:
-        raise ValueError(f"baseline_accuracy={acc} with floor={floor} gives delta_min = 0; "
-                         f"use floor > 0")
-    return delta
-
-
-def _decision(dbar, p_greater, p_less, p_tost, delta_min, alpha) -> str:
-    # a significant effect the wrong way refutes the direction, however small it is, so
-    # "opposite" is checked before "equivalent"; a significant effect the right way below
-    # delta_min is not a reproduction (it may still be shown equivalent)
+def _decision(dbar, p_greater, p_less, p_tost, delta_min, alpha, p_floor) -> str:
+    # with p >= p_floor >= alpha no outcome of these seeds could be significant: say so
+    # rather than "unresolved", which would read as "the data were too noisy"
+    if p_floor >= alpha:
+        return NOT_ENOUGH_SEEDS
+    # both directions need the same effect size: a significant but negligible difference
+    # (e.g. -0.009 against delta_min = 0.05) refutes nothing; it may still be equivalent
     if p_greater < alpha and dbar >= delta_min:
         return "reproduced"
-    if p_less < alpha:
+    if p_less < alpha and dbar <= -delta_min:
         return "opposite"
     if p_tost < alpha:
         return "equivalent"
     return "unresolved"
 
 
-def decide(a, b, *, delta_min: float, alpha: float = 0.05) -> str:
-    r"""One of ``"reproduced"``, ``"opposite"``, ``"equivalent"``, ``"unresolved"`` for the
-    claim "a > b" on paired per-seed values, checked in this order:
+def _pvalues(d, delta_min, n_draws, seed) -> tuple[float, float, float]:
+    """(p_greater, p_less, p_tost) of the differences, all sign-flip."""
+    return (sign_flip_pvalue(d, alternative="greater", n_draws=n_draws, seed=seed),
+            sign_flip_pvalue(d, alternative="less", n_draws=n_draws, seed=seed),
+            _tost(d, delta_min, n_draws, seed))
 
+
+def decide(a, b, *, delta_min: float, alpha: float = 0.05, n_draws: int = SIGN_FLIP_DRAWS,
+           seed: int = 0) -> str:
+    r"""One of :data:`DECISIONS` for the claim "a > b" on paired per-seed values, checked in
+    this order:
+
+    - not enough seeds to decide: 2^{-n} >= alpha (:func:`analysis.sign_flip.min_attainable_p`);
     - reproduced: p_greater < alpha and mean(a - b) >= delta_min;
-    - opposite:   p_less < alpha;
-    - equivalent: TOST p at +-delta_min < alpha;
+    - opposite:   p_less < alpha and mean(a - b) <= -delta_min;
+    - equivalent: TOST p at +-delta_min < alpha (:func:`tost`);
     - unresolved: otherwise,
 
-    with p_greater, p_less the one-sided paired t-tests (:func:`paired_test`).  For several
-    claims of one experiment use :func:`decide_claims` (Holm-corrected).
+    with p_greater, p_less the one-sided sign-flip tests (:func:`sign_flip_test`; exact for
+    n <= 12, Monte Carlo with ``n_draws`` draws from ``default_rng(seed)`` above).
+    ``delta_min`` is the minimal effect fixed before the run (a finite number > 0).  For
+    several claims of one experiment use :func:`decide_claims` (Holm-corrected).
     """
     delta_min = check.positive("delta_min", delta_min)
     alpha = _alpha(alpha)
-    dbar = float(np.mean(_differences(a, b)[0]))
-    return _decision(dbar, paired_test(a, b, alternative="greater")[1],
-                     paired_test(a, b, alternative="less")[1],
-                     tost(a, b, delta=delta_min), delta_min, alpha)
+    d, _ = _differences(a, b)
+    floor = min_attainable_p(d.size, n_draws=n_draws)
+    return _decision(float(d.mean()), *_pvalues(d, delta_min, n_draws, seed), delta_min,
+                     alpha, floor)
 
 
 def claim_record(a, b, *, delta_min: float, alpha: float = 0.05, name: str = "",
                  paper=None, confidence: float = 0.95, n_resamples: int = 10_000,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, n_draws: int = SIGN_FLIP_DRAWS) -> dict:
     r"""Everything a report prints for one claim "a > b", as a plain dict:
 
-    ``name, decision, effect`` (mean(a - b)), ``ci_low, ci_high`` (percentile bootstrap,
-    :func:`bootstrap_ci`), ``t, p`` (one-sided "greater" paired t-test), ``p_less``,
-    ``p_tost`` (at +-delta_min), ``delta_min, alpha, n, wins`` (#{a_s > b_s}) and ``paper``
-    (the paper's number, passed through).  Unadjusted p-values; :func:`decide_claims` gives
-    the Holm-adjusted version for several claims.
+    - ``name, decision`` (as :func:`decide`), ``effect`` (mean(a - b));
+    - ``p`` (one-sided "greater" sign-flip p), ``p_raw`` (the same, unadjusted), ``p_less``,
+      ``p_tost`` (at +-delta_min), ``p_floor`` (the smallest p these seeds allow) and
+      ``test`` (:func:`analysis.sign_flip.sign_flip_method`): these make the decision;
+    - ``t, p_t`` (one-sided "greater" paired t-test, unadjusted) and ``ci_low, ci_high``
+      (percentile bootstrap, :func:`bootstrap_ci`): reported only;
+    - ``delta_min, alpha, n, wins`` (#{a_s > b_s}) and ``paper`` (passed through).
+
+    :func:`decide_claims` gives the Holm-adjusted version for several claims.
     """
     return decide_claims({name: (a, b, delta_min)}, alpha=alpha, confidence=confidence,
-                         n_resamples=n_resamples, seed=seed,
+                         n_resamples=n_resamples, seed=seed, n_draws=n_draws,
                          paper={name: paper})[0]
 
 
 def decide_claims(claims, *, alpha: float = 0.05, confidence: float = 0.95,
-                  n_resamples: int = 10_000, seed: int = 0, paper=None) -> list[dict]:
+                  n_resamples: int = 10_000, seed: int = 0, paper=None,
+                  n_draws: int = SIGN_FLIP_DRAWS) -> list[dict]:
     r"""Decide the claims of one experiment together, Holm-corrected.
 
-    ``claims`` maps a claim name to ``(a, b, delta_min)``.  The m one-sided "greater"
-    p-values, the m "less" p-values and the m TOST p-values are each Holm-adjusted over the
-    m claims (:func:`holm`), so each kind of positive decision (reproduced, opposite,
-    equivalent) has family-wise error <= alpha; each claim then gets the decision rule of
-    :func:`decide` on its adjusted p-values.  ``paper`` optionally maps names to the paper's
-    numbers.  Returns one record per claim, in the input order (keys as in
-    :func:`claim_record`; ``p``, ``p_less``, ``p_tost`` are the adjusted values and
-    ``p_raw`` the unadjusted "greater" p).
+    ``claims`` maps a claim name to ``(a, b, delta_min)``, delta_min fixed before the run.
+    The m one-sided "greater" sign-flip p-values, the m "less" ones and the m TOST p-values
+    are each Holm-adjusted over the m claims (:func:`holm`), so each kind of positive
+    decision (reproduced, opposite, equivalent) has family-wise error <= alpha; each claim
+    then gets the decision rule of :func:`decide` on its adjusted p-values, with the floor
+    ``p_floor`` = min_attainable_p(n, n_claims=m): with 5 seeds and m >= 2 claims no claim
+    can be decided at alpha = 0.05 (:func:`analysis.sign_flip.seeds_needed`).  ``seed``
+    drives both the bootstrap and, above 12 seeds, the Monte Carlo sign-flip draws.
+    ``paper`` optionally maps names to the paper's numbers.  Returns one record per claim,
+    in the input order (keys as in :func:`claim_record`; ``p``, ``p_less``, ``p_tost`` are
+    the adjusted values).
     """
     alpha = _alpha(alpha)
     if not claims:
         raise ValueError("claims must hold at least one claim, got none")
     paper = paper or {}
+    m = len(claims)
     rows = []
     for name, spec in claims.items():
         try:
@@ -301,20 +335,22 @@ def decide_claims(claims, *, alpha: float = 0.05, confidence: float = 0.95,
             raise ValueError(f"claims[{name!r}] must be (a, b, delta_min)") from None
         delta_min = check.positive(f"delta_min of claim {name!r}", delta_min)
         d, _ = _differences(a, b)
-        t, p_g = paired_test(a, b, alternative="greater")
+        p_g, p_l, p_tost = _pvalues(d, delta_min, n_draws, seed)
+        t, p_t = paired_test(a, b, alternative="greater")
         lo, hi = bootstrap_ci(a, b, confidence=confidence, n_resamples=n_resamples, seed=seed)
         rows.append({"name": name, "effect": float(d.mean()), "ci_low": lo, "ci_high": hi,
-                     "t": t, "p_raw": p_g, "p": p_g,
-                     "p_less": paired_test(a, b, alternative="less")[1],
-                     "p_tost": tost(a, b, delta=delta_min), "delta_min": delta_min,
-                     "alpha": alpha, "n": int(d.size), "wins": int(np.sum(d > 0)),
+                     "t": t, "p_t": p_t, "p_raw": p_g, "p": p_g, "p_less": p_l,
+                     "p_tost": p_tost, "delta_min": delta_min, "alpha": alpha,
+                     "n": int(d.size), "wins": int(np.sum(d > 0)),
+                     "p_floor": min_attainable_p(d.size, n_claims=m, n_draws=n_draws),
+                     "test": sign_flip_method(d.size, n_draws=n_draws, seed=seed),
                      "paper": paper.get(name)})
     for key in ("p", "p_less", "p_tost"):
         for row, adj in zip(rows, holm([r[key] for r in rows])):
             row[key] = float(adj)
     for row in rows:
         row["decision"] = _decision(row["effect"], row["p"], row["p_less"], row["p_tost"],
-                                    row["delta_min"], alpha)
+                                    row["delta_min"], alpha, row["p_floor"])
     return rows
 
 

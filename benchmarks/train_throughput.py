@@ -198,7 +198,7 @@ class JaxSide:
         import optax
 
         from simulations.encoders.networks import apply_encoder, build_encoder
-        from simulations.encoders.objectives import make_loss
+        from simulations.encoders.objectives import resolve_objective
         from simulations.encoders.precision import as_dtype, cast_floating
 
         cdt = as_dtype(self.dtype)
@@ -211,7 +211,7 @@ class JaxSide:
         opt = optax.adamw(LR, weight_decay=WEIGHT_DECAY)
         x_np, y_np = _images(2 * batch)
         x, y = jnp.asarray(x_np), jnp.asarray(y_np.astype(np.int32))
-        sigreg = make_loss("sigreg", data="cifar100", options={}, total_steps=1)
+        sigreg = resolve_objective("sigreg", data="cifar100").loss(total_steps=1)
 
         def loss_fn(p, s, x, y, t):
             enc, hd = eqx.combine(p, static)

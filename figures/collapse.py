@@ -6,7 +6,7 @@ No physics is computed here beyond reductions for display (seed means, final/pea
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import NullFormatter, NullLocator
 
 from .style import label_figure, new_figure
 
@@ -80,30 +80,59 @@ def plot_collapse_timescales(rates, two_class, *, title="", status="RECONSTRUCTI
     return fig
 
 
+def _edges(centres, *, log: bool = False) -> np.ndarray:
+    """Cell edges around sorted cell centres: midpoints (geometric midpoints on a log axis),
+    the outer cells as wide as their neighbours, so a non-uniform grid is drawn where it lies."""
+    c = np.log(np.asarray(centres, float)) if log else np.asarray(centres, float)
+    if len(c) == 1:
+        e = np.array([c[0] - 0.5, c[0] + 0.5]) if not log else c[0] + np.array([-0.5, 0.5])
+    else:
+        mid = (c[1:] + c[:-1]) / 2
+        e = np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
+    return np.exp(e) if log else e
+
+
+def _numeric_axis(ax, which, values):
+    """Scale and ticks of a grid axis drawn at its values: a positive axis spanning a decade or
+    more is logarithmic; an integer axis (classes, samples) is ticked at its values; any other
+    axis keeps matplotlib's round ticks.  Returns whether the axis is logarithmic."""
+    values = np.asarray(values, float)
+    log = bool(np.all(values > 0) and values.max() / values.min() >= 10)
+    set_scale = ax.set_xscale if which == "x" else ax.set_yscale
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    set_scale("log" if log else "linear")
+    if np.all(values == np.round(values)):
+        (ax.set_xticks if which == "x" else ax.set_yticks)(values, [f"{v:g}" for v in values])
+        axis.set_minor_locator(NullLocator())
+    return log
+
+
 def plot_phase_diagram(ds, *, x="frustration", y="n_classes", title="", status="RECONSTRUCTION"):
     """Colour: log10 of d_min(T) / max_t d_min(t) (seed mean of the log); lines: the same ratio
-    predicted as exp(-lambda_pred T) at the levels of the colour bar."""
+    predicted as exp(-lambda_pred T) at the levels of the colour bar.  Both axes are numeric:
+    every grid point is drawn at its value."""
     fig, axes = new_figure(1, width=4.4, height=3.4)
     ax = axes[0][0]
     d = ds["d_min"]
     ratio = np.log10(d.isel(t=-1) / d.max("t"))
     extra = [dim for dim in ratio.dims if dim not in (x, y)]
-    ratio = ratio.mean(extra).transpose(y, x)
+    ratio = ratio.mean(extra).sortby(x).sortby(y).transpose(y, x)
     T = float(ds["t"].values[-1])
-    pred = (-ds["lambda_pred"] * T / np.log(10)).mean([e for e in extra if e in ds["lambda_pred"].dims])
-    pred = pred.transpose(y, x)
-    xs, ys = ds[x].values, ds[y].values
+    pred = (-ds["lambda_pred"] * T / np.log(10)).mean(
+        [e for e in extra if e in ds["lambda_pred"].dims])
+    pred = pred.sortby(x).sortby(y).transpose(y, x)
+    xs, ys = ratio[x].values.astype(float), ratio[y].values.astype(float)
+    log_x, log_y = _numeric_axis(ax, "x", xs), _numeric_axis(ax, "y", ys)
     levels = [-8, -4, -2, -1, -0.3]
     vmin = max(float(ratio.min()), -12)
-    mesh = ax.pcolormesh(np.arange(len(xs)), np.arange(len(ys)), ratio.values, shading="nearest",
-                         cmap="viridis", vmin=vmin, vmax=0)
-    cs = ax.contour(np.arange(len(xs)), np.arange(len(ys)), pred.values, levels=levels,
-                    colors="w", linewidths=1, linestyles="solid")
+    mesh = ax.pcolormesh(_edges(xs, log=log_x), _edges(ys, log=log_y), ratio.values,
+                         shading="flat", cmap="viridis", vmin=vmin, vmax=0)
+    cs = ax.contour(xs, ys, pred.values, levels=levels, colors="w", linewidths=1,
+                    linestyles="solid")
     ax.clabel(cs, fmt="%g", fontsize=6)
-    ax.set_xticks(np.arange(len(xs)), [f"{v:g}" for v in xs], rotation=90)
-    ax.set_yticks(np.arange(len(ys)), [f"{v:g}" for v in ys])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel("frustration p" if x == "frustration" else x)
+    ax.set_ylabel({"n_classes": "classes K", "n_per_class": "samples per class n"}.get(y, y))
+    ax.grid(False)
     fig.colorbar(mesh, ax=ax, label=r"$\log_{10}\, d_{\min}(T)/\max_t d_{\min}$"
                  r" (white: $-\lambda_{pred}T/\ln 10$)")
     label_figure(fig, title, status=status)
@@ -144,8 +173,8 @@ def plot_stopgrad_trajectories(ds, *, title="", status="RECONSTRUCTION"):
 
 def plot_two_class_reduction(fixed, decay, phase, *, title="", status="RECONSTRUCTION"):
     """K = 2 reduction: (a) u*(m), w*(m) closed form (lines) vs ODE end points (markers);
-    (b) u(t) for several alpha (log y); (c) simulated u(T) over (rho, Q0) with the threshold
-    rho = 1 + 2 Q0."""
+    (b) u(t) for several alpha (log y, down to the float64 resolution of the state); (c)
+    simulated u(T) over (rho, Q0) with the threshold rho = 1 + 2 Q0."""
     fig, axes = new_figure(3, width=3.3)
     ax = axes[0][0]
     m = fixed["m"].values
@@ -157,23 +186,31 @@ def plot_two_class_reduction(fixed, decay, phase, *, title="", status="RECONSTRU
     ax.set_title("(a) SG fixed point, n = 1, Q0 = 0.51")
     ax.legend()
     ax = axes[0][1]
+    u = decay["u"]
+    # float64 resolves u only to ~eps times the state's scale (v, w ~ 1 here): the axis stops at
+    # that floor instead of following the exact decay down to 1e-130
+    floor = np.finfo(np.float64).eps * max(float(np.abs(u).max()), 1.0)
     for i, a in enumerate(decay["alpha"].values):
-        ax.plot(decay["t"], np.maximum(decay["u"].sel(alpha=a), 1e-300), color=f"C{i}",
-                label=f"alpha={a:g}")
+        ax.plot(decay["t"], u.sel(alpha=a), color=f"C{i}", label=f"alpha={a:g}")
+    ax.axhline(floor, color="0.5", ls=":", lw=1, label="float64 resolution")
     ax.set_yscale("log")
+    ax.set_ylim(floor / 10, 10 * float(np.abs(u).max()))
     ax.set_xlabel("t")
     ax.set_ylabel("u(t)")
     ax.set_title("(b) m = 0.1")
-    ax.legend()
+    # below the panel: the curves fill it from u(0) down to the floor, so a legend inside
+    # would cover some of them
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=3, fontsize=6,
+              frameon=False)
     ax = axes[0][2]
     rho, Q0 = phase["rho"].values, phase["Q0"].values
     mesh = ax.pcolormesh(rho, Q0, phase["u_T"].transpose("Q0", "rho").values, shading="nearest",
                          cmap="viridis")
-    ax.plot(rho, (rho - 1) / 2, "w-", lw=1.5, label=r"$\rho = 1 + 2Q_0$")
+    ax.plot(rho, (rho - 1) / 2, "w-", lw=1.5)
     ax.set_xlabel(r"$\rho = m/(n+m)$")
     ax.set_ylabel(r"$Q_0$")
-    ax.set_title("(c) separated iff rho < 1 + 2 Q0")
-    ax.legend(loc="upper left")
+    ax.set_title(r"(c) separated iff $\rho < 1 + 2Q_0$ (white line)")
+    ax.grid(False)
     fig.colorbar(mesh, ax=ax, label="u(T) (SG)")
     label_figure(fig, title, status=status)
     return fig
@@ -203,30 +240,51 @@ def plot_teacher_student(ds, *, title="", status="RECONSTRUCTION"):
     return fig
 
 
-def _tick_subset(n, most=10):
-    """Indices of at most ``most`` evenly spaced ticks out of n, always the last (alpha = 1)."""
-    step = max(1, -(-n // most))
-    return sorted(set(range(n - 1, -1, -step)))
-
-
-def _alpha_panel(ax, ratio, title):
-    ratio = ratio.transpose("alpha", "frustration")
-    alphas, ps = ratio["alpha"].values, ratio["frustration"].values
-    mesh = ax.pcolormesh(np.arange(len(ps)), np.arange(len(alphas)), ratio.values,
-                         shading="nearest", cmap="viridis", vmin=-12, vmax=0)
-    # label at most ~10 ticks per axis: a 40 x 40 diagram would print 40 overlapping labels
-    xs, ys = _tick_subset(len(ps)), _tick_subset(len(alphas))
-    ax.set_xticks(xs, [f"{ps[i]:g}" for i in xs], rotation=90)
-    ax.set_yticks(ys, ["SG (alpha=1)" if alphas[i] == 1 else f"1-alpha={1 - alphas[i]:.3g}"
-                       for i in ys])
+def _alpha_panel(ax, ratio, title, *, vmin=-12):
+    """log10 collapse ratio over (p, 1 - alpha): p linear, 1 - alpha logarithmic, every grid
+    point drawn at its value.  Exact SG (alpha = 1, 1 - alpha = 0) has no place on a log axis:
+    it is drawn as its own row below the smallest 1 - alpha, across a blank break."""
+    ratio = ratio.sortby("frustration")
+    ps = ratio["frustration"].values.astype(float)
+    gaps = 1.0 - ratio["alpha"].values.astype(float)
+    x_edges = _edges(ps)
+    positive = gaps > 0
+    order = np.argsort(gaps[positive])
+    g = gaps[positive][order]
+    values = ratio.transpose("alpha", "frustration").values
+    mesh = None
+    ticks, labels = [], []
+    if len(g):
+        y_edges = _edges(g, log=True)
+        mesh = ax.pcolormesh(x_edges, y_edges, values[positive][order], shading="flat",
+                             cmap="viridis", vmin=vmin, vmax=0)
+        low, high = np.ceil(np.log10(y_edges[0])), np.floor(np.log10(y_edges[-1]))
+        ticks = [10.0**k for k in np.arange(low, high + 1)]
+        labels = [f"$10^{{{int(k)}}}$" for k in np.arange(low, high + 1)]
+        bottom = y_edges[0]
+    else:
+        bottom = 1.0
+    if (~positive).any():  # exact SG: a row of its own, 0.2 decade below a blank break
+        sg = np.array([bottom / 10**0.7, bottom / 10**0.2])
+        mesh = ax.pcolormesh(x_edges, sg, values[~positive][:1], shading="flat",
+                             cmap="viridis", vmin=vmin, vmax=0)
+        ticks.insert(0, float(np.sqrt(sg[0] * sg[1])))
+        labels.insert(0, "exact SG")
+    ax.set_yscale("log")
+    ax.set_yticks(ticks, labels)
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(x_edges[0], x_edges[-1])
+    ax.grid(False)
     ax.set_xlabel("frustration p")
+    ax.set_ylabel(r"$1 - \alpha$")
     ax.set_title(title)
     return mesh
 
 
 def plot_alpha_phase_diagrams(full, meanfield, *, title="", status="RECONSTRUCTION"):
-    """Model B phase diagram over (p, alpha): colour log10 d_min(T)/max_t d_min for the full
-    model (left) and the type closure (right)."""
+    """Model B phase diagram over (p, 1 - alpha): colour log10 d_min(T)/max_t d_min for the
+    full model (left) and the type closure (right); p on a linear axis, 1 - alpha on a log
+    axis with exact SG (alpha = 1) as its own bottom row."""
     fig, axes = new_figure(2, width=3.9, height=3.2)
     _alpha_panel(axes[0][0], _log_ratio(full["d_min"]), "full Model B")
     mesh = _alpha_panel(axes[0][1], _log_ratio(meanfield["d_min"]), "mean-field closure")

@@ -1,4 +1,4 @@
-"""Figures of the encoder validation (issue 11): Dataset -> Figure, no physics computed here."""
+"""Figures of the encoder validation: Dataset -> Figure, no physics computed here."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Theory of representation collapse and embedding geometry.
 
-One model per module (imported on first use, so that importing one does not pull in the rest):
+The public names are the submodules, one model or concept each:
 
 - :mod:`minimal_models.coupling` -- coupling graphs, presets and initial states shared by
   Models A, B and C (arXiv:2604.09979, RECONSTRUCTION of the spec);
@@ -25,18 +25,32 @@ One model per module (imported on first use, so that importing one does not pull
 Precision: the theory modules switch JAX to float64 when imported
 (:func:`minimal_models.precision.require_x64`); the objectives and the symplectic integrators
 are dtype-generic and leave the switch alone, so training code keeps the dtype it asks for.
+
+Only the numpy modules are imported with the package.  The others are imported when first
+named (``from minimal_models import stopgrad`` or ``minimal_models.stopgrad``): importing them
+here would switch float64 on for every float32 training run that imports
+:mod:`minimal_models.objectives` (the package runs first), and would make the numpy helpers
+(``coupling``, ``validation``) pay JAX's import time.
 """
 
 import importlib
 
-_SUBMODULES = ("coupling", "frustration", "stopgrad", "meanfield", "teacher_student",
-               "label_noise", "hamiltonian_geometry", "symplectic", "objectives", "validation",
-               "precision", "distances", "stopgrad_reduced")
+from . import coupling as coupling
+from . import distances as distances
+from . import label_noise as label_noise
+from . import precision as precision
+from . import validation as validation
 
-__all__ = list(_SUBMODULES)
+# float64 theory modules and the JAX modules: imported on first use (module docstring)
+_ON_FIRST_USE = ("frustration", "stopgrad", "stopgrad_reduced", "meanfield", "teacher_student",
+                 "hamiltonian_geometry", "symplectic", "objectives")
+
+__all__ = ["coupling", "distances", "frustration", "hamiltonian_geometry", "label_noise",
+           "meanfield", "objectives", "precision", "stopgrad", "stopgrad_reduced", "symplectic",
+           "teacher_student", "validation"]
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
+    if name in _ON_FIRST_USE:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,6 +24,7 @@ __all__ = [
     "coupling_matrix",
     "sample_classes",
     "frustrated_count",
+    "effective_frustration",
     "frustrated_mask",
     "partner_labels",
     "frustrated_link_share",
@@ -45,6 +46,20 @@ def frustrated_count(n_per_class: int, frustration: float) -> int:
     n = check.integer("n_per_class", n_per_class, minimum=1)
     p = check.real("frustration", frustration, low=0.0, high=1.0)
     return int(np.floor(p * n + 0.5))
+
+
+def effective_frustration(n_per_class: int, frustration: float, kind: str = "hard") -> float:
+    """The share of frustrated samples per class that the reference sampler actually draws,
+    p_eff = f/n = floor(p n + 1/2)/n (0 for ``kind="clean"``).
+
+    Frustration is quantised: with n samples per class only multiples of 1/n occur, so two
+    nominal values can give the same coupling (n = 50: p = 0.05 and 0.065 both draw f = 3,
+    p_eff = 0.06).  Predictions written for a share of frustrated samples -- the slow rates of
+    :mod:`minimal_models.frustration` -- take p_eff, not the nominal p."""
+    check.choice("kind", kind, KINDS)
+    if kind == "clean":
+        return 0.0
+    return frustrated_count(n_per_class, frustration) / n_per_class
 
 
 def sample_classes(n_classes: int, n_per_class: int) -> np.ndarray:

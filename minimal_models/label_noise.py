@@ -4,7 +4,7 @@ Paper: L. H. Yao, Y. Li, S. Liu, arXiv:2604.09979.  CONFIRMED (abstract, summari
 fraction of frustrated samples -- samples that cannot be classified consistently -- drives a
 slow collapse of the label embeddings; in the linear teacher-student check the frustration is
 label noise.  The mapping below, from label noise and a real encoder to Model A, is the
-RECONSTRUCTION of this toolkit (issue 11, §1); it is exact for the embedding-only "rigid-class"
+RECONSTRUCTION of this toolkit; it is exact for the embedding-only "rigid-class"
 model and an approximation for real encoders, whose failure modes are measured, not assumed.
 
 Setting.  N samples with true classes c_i and noisy labels l_i (a flipped sample keeps the
@@ -42,7 +42,7 @@ The prediction for a real encoder is therefore the adiabatic rate of the measure
 counts; it fails where the encoder separates flipped samples from their class (memorisation:
 the effective coupling drops below C) or is slow compared with the labels.
 
-5. Beyond one scalar eta_x (issue 15 §3): a real encoder moves its K class nodes with a
+5. Beyond one scalar eta_x: a real encoder moves its K class nodes with a
    K x K step matrix E (the class-node kernel), not eta_x I; measured on digits its common
    mode (all classes moving together) is ~20x its zero-sum modes.  :func:`kernel_rates`,
    :func:`kernel_trajectory` and :func:`two_mode_kernel` carry E into the prediction; for
@@ -262,7 +262,7 @@ def class_node_trajectory(C, X0, Y0, steps: int, *, eta_x: float, eta_y: float,
     return Z[:, :C.shape[0]], Z[:, C.shape[0]:]
 
 
-# --- class-node kernel with separate common and zero-sum steps (issue 15 §3) -------------
+# --- class-node kernel with separate common and zero-sum steps -------------------------
 
 def two_mode_kernel(n_classes: int, *, eta_common: float, eta_zero_sum: float) -> np.ndarray:
     r"""Class-node step matrix with one step per mode [RECONSTRUCTION/DERIVED]:

@@ -42,6 +42,7 @@ __all__ = [
     "check_alpha",
     "check_rates",
     "validate_state",
+    "validate_embeddings",
     "pack",
     "unpack",
     "loss",
@@ -82,15 +83,21 @@ def validate_state(A, X, Y, W):
     """Check shapes and finiteness: A (N, K) >= 0, X (N, d), Y (K, d), W (d, d).  Returns
     float64 numpy copies (A, X, Y, W)."""
     A = validate_coupling(A)
-    N, K = A.shape
-    X = check.finite_array("X", X, ndim=2)
+    return (A,) + validate_embeddings(X, Y, W, n_samples=A.shape[0], n_classes=A.shape[1])
+
+
+def validate_embeddings(X, Y, W, *, n_samples: int, n_classes: int, names=("X", "Y", "W")):
+    """Check a Model B state without its coupling: finite X (N, d), Y (K, d), W (d, d) for
+    N = ``n_samples``, K = ``n_classes``; ``names`` are the names the errors give the three
+    arrays.  Returns float64 numpy copies (X, Y, W)."""
+    nx, ny, nw = names
+    X = check.finite_array(nx, X, ndim=2)
     d = X.shape[1]
-    if X.shape[0] != N:
-        raise ValueError(f"X must have shape (N, d) = ({N}, d) for A of shape {A.shape}, "
-                         f"got {X.shape}")
-    Y = check.finite_array("Y", Y, shape=(K, d))
-    W = check.finite_array("W", W, shape=(d, d))
-    return A, X, Y, W
+    if X.shape[0] != n_samples:
+        raise ValueError(f"{nx} must have shape (N, d) = ({n_samples}, d) for a coupling of "
+                         f"N = {n_samples} samples, got {X.shape}")
+    return X, check.finite_array(ny, Y, shape=(n_classes, d)), check.finite_array(nw, W,
+                                                                               shape=(d, d))
 
 
 # --------------------------------------------------------------------------- state layout

@@ -19,10 +19,10 @@ only through its coupling row a_i (column vectors, beta = 1 - alpha):
     ``sample_side_only``          W^T W             W^T yhat_i
     ``shared_both_sg_label_branch`` W^T W           W^T W yhat_i
 
-(so the issue's M = W^T W + beta I is the ``cross_shared`` case; for the other two heads beta
-does not enter M).  Group the samples by coupling row: r = 1..R distinct rows a_r with n_r
-members.  With xbar_r the group mean and delta_i = x_i - xbar_r, every member obeys the same
-affine equation, so xbar_r obeys it too and the deviations obey the homogeneous one,
+(M = W^T W + beta I for ``cross_shared``; for the other two heads beta does not enter M).
+Group the samples by coupling row: r = 1..R distinct rows a_r with n_r members.  With xbar_r
+the group mean and delta_i = x_i - xbar_r, every member obeys the same affine equation, so
+xbar_r obeys it too and the deviations obey the homogeneous one,
 d delta_i/dt = -eta_x nu g_r M(t) delta_i.  Groups of equal degree g share the propagator
 
     dU_g/dt = -eta_x nu g M(t) U_g,   U_g(0) = I,        x_i(t) = xbar_r(t) + U_g(t) delta_i(0).
@@ -73,6 +73,7 @@ JAX out (jit/vmap-able, one parameter point, rates may be traced).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -80,12 +81,14 @@ from . import validation as check
 from .coupling import validate_coupling
 from .objectives.collapse_models import HEADS
 from .precision import require_x64
+from .stopgrad import validate_embeddings
 
 require_x64()
 
 __all__ = [
     "REDUCIBLE_HEADS",
     "CouplingGroups",
+    "ReducedStructure",
     "reduce_coupling",
     "reduced_initial_state",
     "reduced_vector_field",
@@ -182,6 +185,23 @@ def reduce_coupling(A, *, require_repeats: bool = True) -> CouplingGroups:
                           degree_of_group=np.asarray(degree_of_group).reshape(-1))
 
 
+class ReducedStructure(NamedTuple):
+    """The constant arrays of the reduced flow (a JAX pytree; R, G padded as asked).
+
+    For the vector field: ``rows`` a_r (R, K), ``counts`` n_r (R,), ``degrees`` g (G,), ``S0``
+    (G, d, d) = sum_{i: g_i = g} delta_i(0) delta_i(0)^T.  For :func:`reconstruct`: ``group``
+    r(i) (N,), ``degree_of_sample`` the index into ``degrees`` of g_i (N,), ``D0`` = delta(0)
+    (N, d)."""
+
+    rows: Any
+    counts: Any
+    degrees: Any
+    S0: Any
+    group: Any
+    degree_of_sample: Any
+    D0: Any
+
+
 def reduced_initial_state(groups: CouplingGroups, X0, Y0, W0, *, n_groups: int | None = None,
                           n_degrees: int | None = None):
     r"""Reduced initial state and the constant structure of the reduced flow [DERIVED, exact].
@@ -194,19 +214,13 @@ def reduced_initial_state(groups: CouplingGroups, X0, Y0, W0, *, n_groups: int |
     the flow unchanged.
 
     Returns ``(state0, structure)``: ``state0 = {"Xbar": (R, d), "Y": (K, d), "W": (d, d),
-    "U": (G, d, d)}``; ``structure`` holds the arrays the vector field needs (``rows``,
-    ``counts``, ``degrees``, ``S0``) and those :func:`reconstruct` needs (``group``,
-    ``degree_of_sample``, ``D0`` = delta(0) (N, d)).  Merge ``structure`` with the rates
-    (``alpha``, ``eta_x``, ``eta_y``, ``eta_W``, ``nu``) to get the vector field's ``args``.
+    "U": (G, d, d)}`` and the :class:`ReducedStructure` that :func:`reduced_vector_field` and
+    :func:`reconstruct` take.
     """
     N, K, R, G = groups.n_samples, groups.n_classes, groups.n_groups, groups.n_degrees
-    X0 = check.finite_array("X0", X0, ndim=2)
+    X0, Y0, W0 = validate_embeddings(X0, Y0, W0, n_samples=N, n_classes=K,
+                                     names=("X0", "Y0", "W0"))
     d = X0.shape[1]
-    if X0.shape[0] != N:
-        raise ValueError(f"X0 must have shape (N, d) = ({N}, d) for the coupling's N = {N}, "
-                         f"got {X0.shape}")
-    Y0 = check.finite_array("Y0", Y0, shape=(K, d))
-    W0 = check.finite_array("W0", W0, shape=(d, d))
     R_pad = R if n_groups is None else check.integer("n_groups", n_groups, minimum=R)
     G_pad = G if n_degrees is None else check.integer("n_degrees", n_degrees, minimum=G)
 
@@ -226,8 +240,9 @@ def reduced_initial_state(groups: CouplingGroups, X0, Y0, W0, *, n_groups: int |
     degrees[:G] = groups.degrees
     state0 = {"Xbar": Xbar, "Y": Y0.copy(), "W": W0.copy(),
               "U": np.broadcast_to(np.eye(d), (G_pad, d, d)).copy()}
-    structure = {"rows": rows, "counts": counts, "degrees": degrees, "S0": S0,
-                 "group": groups.group.copy(), "degree_of_sample": deg_of_sample, "D0": D0}
+    structure = ReducedStructure(rows=rows, counts=counts, degrees=degrees, S0=S0,
+                                 group=groups.group.copy(), degree_of_sample=deg_of_sample,
+                                 D0=D0)
     return state0, structure
 
 
@@ -248,19 +263,20 @@ def sample_moments(state, structure):
     state (e.g. time) are kept.  Returns ``(XtX, C_x)``.
     """
     Xbar, U = state["Xbar"], state["U"]
-    dev = U @ structure["S0"] @ _swap(U)  # (..., G, d, d): U_g S0_g U_g^T
-    XtX = _swap(Xbar) @ (structure["counts"][:, None] * Xbar) + dev.sum(axis=-3)
+    dev = U @ structure.S0 @ _swap(U)  # (..., G, d, d): U_g S0_g U_g^T
+    XtX = _swap(Xbar) @ (structure.counts[:, None] * Xbar) + dev.sum(axis=-3)
     return XtX, _weighted_moment(Xbar, dev, structure)
 
 
 def _weighted_moment(Xbar, dev, structure):
     # C_x = sum_r n_r g_r xbar_r xbar_r^T + sum_g g U_g S0_g U_g^T (dev = U_g S0_g U_g^T)
-    ng = structure["counts"] * structure["rows"].sum(axis=-1)
+    ng = structure.counts * structure.rows.sum(axis=-1)
     return (_swap(Xbar) @ (ng[:, None] * Xbar)
-            + (structure["degrees"][:, None, None] * dev).sum(axis=-3))
+            + (structure.degrees[:, None, None] * dev).sum(axis=-3))
 
 
-def reduced_vector_field(t, state, args, *, head="cross_shared", train_W=True):
+def reduced_vector_field(structure: ReducedStructure, state, *, alpha=1.0, eta_x=1.0,
+                         eta_y=1.0, eta_W=1.0, nu=1.0, head="cross_shared", train_W=True):
     r"""Velocity of the reduced Model B state (module docstring) [RECONSTRUCTION flow, exact
     DERIVED reduction], a dict like ``state`` = {"Xbar", "Y", "W", "U"}.
 
@@ -280,22 +296,22 @@ def reduced_vector_field(t, state, args, *, head="cross_shared", train_W=True):
     and for every head  dU_g = -eta_x nu g M U_g  with M = W^T W + beta I (``cross_shared``) or
     W^T W (the other two).
 
-    ``args``: the ``structure`` of :func:`reduced_initial_state` (only ``rows``, ``counts``,
-    ``degrees``, ``S0`` are read) plus ``alpha``, ``eta_x``, ``eta_y``, ``eta_W``, ``nu`` (may be
-    traced).  ``head`` and ``train_W`` are static.  ``t`` is unused (autonomous flow).
+    Arguments as those of :func:`minimal_models.stopgrad.vector_field`, with the
+    :class:`ReducedStructure` of :func:`reduced_initial_state` in place of A (only ``rows``,
+    ``counts``, ``degrees``, ``S0`` are read); ``alpha`` and the rates may be traced,
+    ``head`` and ``train_W`` are static.
     """
     _check_head(head)
     Xbar, Y, W, U = state["Xbar"], state["Y"], state["W"], state["U"]
-    rows, n = args["rows"], args["counts"]
-    deg = args["degrees"][:, None, None]
-    eta_x, eta_y, eta_W, nu = args["eta_x"], args["eta_y"], args["eta_W"], args["nu"]
-    beta = 1.0 - args["alpha"]
+    rows, n = structure.rows, structure.counts
+    deg = structure.degrees[:, None, None]
+    beta = 1.0 - alpha
     g = rows.sum(axis=1)[:, None]  # same sum as stopgrad.vector_field's g_i
     h = (rows.T @ n)[:, None]
     AY = rows @ Y
     ATX = rows.T @ (n[:, None] * Xbar)  # deviations sum to zero in each group
     WtW = W.T @ W
-    Cx = _weighted_moment(Xbar, U @ args["S0"] @ _swap(U), args)
+    Cx = _weighted_moment(Xbar, U @ structure.S0 @ _swap(U), structure)
     if head == "cross_shared":
         dXbar = -eta_x * nu * (g * (Xbar @ WtW) - AY @ W - beta * (AY @ W.T - g * Xbar))
         dY = -eta_y * nu * (h * (Y @ WtW) - ATX @ W - beta * (ATX @ W.T - h * Y))
@@ -333,9 +349,9 @@ def reconstruct(state, structure) -> dict:
     so the full model's metric code (accuracies, loss, Q, d_min) runs on it unchanged.
     """
     Xbar, U = state["Xbar"], state["U"]
-    D0 = structure["D0"]
-    U_i = U[..., structure["degree_of_sample"], :, :]  # (..., N, d, d)
-    X = Xbar[..., structure["group"], :] + (U_i @ D0[:, :, None])[..., 0]
+    D0 = structure.D0
+    U_i = U[..., structure.degree_of_sample, :, :]  # (..., N, d, d)
+    X = Xbar[..., structure.group, :] + (U_i @ D0[:, :, None])[..., 0]
     return {"X": X, "Y": state["Y"], "W": state["W"]}
 
 

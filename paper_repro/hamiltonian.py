@@ -1,4 +1,4 @@
-"""Figure configs of the Hamiltonian-geometry paper (arXiv:2605.20107): what to run, what to expect.
+"""Figures of the Hamiltonian-geometry paper (arXiv:2605.20107): what to run, what to expect.
 
 HG_price: the price of isotropy rho(H) against the condition number for several d, under the
 envelope d kappa/(kappa + d - 1) (Thm 3.4 CONFIRMED, envelope DERIVED), and the misalignment
@@ -13,11 +13,13 @@ HG_pendulum: the author's physics showcase (settings and metrics CONFIRMED in th
 explicit Euler vs leapfrog on the pendulum -- energy-drift heatmap, energy over time, momentum
 flip, phase-space area.
 
-This module holds the settings, the expected values with their sources and the checks; the
-experiments run in :mod:`simulations.experiments.symplectic_toys` (sliced-W1 toy, shadow Hamiltonian,
-pendulum showcase) and :mod:`simulations.experiments.coupling_risk` (Monte Carlo risks), the closed forms
-are :mod:`minimal_models.hamiltonian_geometry` / :mod:`minimal_models.symplectic`, and the
-drawing lives in :mod:`figures.hamiltonian`.
+This module holds each figure whole -- settings (quick and full), expected values with their
+sources, checks, run function and config; the run functions import the library (listing the
+figures imports no JAX).  The experiments run in
+:mod:`simulations.experiments.symplectic_toys` (sliced-W1 toy, shadow Hamiltonian, pendulum
+showcase) and :mod:`simulations.experiments.coupling_risk` (Monte Carlo risks), the closed
+forms are :mod:`minimal_models.hamiltonian_geometry` / :mod:`minimal_models.symplectic`, and
+the drawing lives in :mod:`figures.hamiltonian`.
 
 Commands: ``collapse-lab repro HG_price`` (and likewise ``HG_integrators``, ``HG_risk``,
 ``HG_pendulum``); add ``--quick`` for the small settings.
@@ -25,22 +27,7 @@ Commands: ``collapse-lab repro HG_price`` (and likewise ``HG_integrators``, ``HG
 
 from __future__ import annotations
 
-import jax
 import numpy as np
-import xarray as xr
-
-from analysis.diagnostics import convergence_order
-from figures.hamiltonian import plot_integrators, plot_pendulum, plot_price, plot_risk
-from minimal_models import hamiltonian_geometry as hg
-from simulations.experiments.coupling_risk import (contraction_risks, lift_risk, monte_carlo_risk,
-                                       random_contraction)
-from simulations.experiments.symplectic_toys import (  # noqa: F401  (moved; re-exported)
-    TOY_THETAS,
-    pendulum_showcase,
-    shadow_scaling,
-    toy_profiles,
-    toy_seed_spread,
-)
 
 from .base import Check, FigureConfig, FigureResult
 
@@ -48,6 +35,11 @@ PAPER = "Beyond Isotropy in JEPAs (arXiv:2605.20107)"
 
 
 def run_price(quick: bool) -> FigureResult:
+    import xarray as xr
+
+    from figures.hamiltonian import plot_price
+    from minimal_models import hamiltonian_geometry as hg
+
     rng = np.random.default_rng(0)
     kappas = np.geomspace(1, 1e3, 13 if quick else 31)
     dims = (2, 8, 32)
@@ -92,9 +84,16 @@ def run_price(quick: bool) -> FigureResult:
     return FigureResult(plot_price(ds), checks, ds)
 
 
-# Figs. 7-9 toy (spec §3.2, run by simulations.experiments.symplectic_toys.toy_profiles): the paper states
-# only the integrator settings (CONFIRMED); the initial law, the reference and the whitening are
-# our RECONSTRUCTION.
+HG_PRICE = FigureConfig("HG_price", PAPER, "Price of isotropy and misalignment",
+                        "RECONSTRUCTION", "rho(H) vs condition number under the d k/(k+d-1) "
+                        "envelope (Thm 3.4 CONFIRMED, envelope DERIVED); rho(H_eps) -> d "
+                        "(RECONSTRUCTION)",
+                        quick_s=1.7, full_s=3.0, quick_measured=True, run=run_price)
+
+
+# Figs. 7-9 toy (spec §3.2, run by simulations.experiments.symplectic_toys.toy_profiles): the
+# paper states only the integrator settings (CONFIRMED); the initial law, the reference and the
+# whitening are our RECONSTRUCTION.
 # Paper's values (Figs. 7-9 legends, CONFIRMED): Euler mean / max g, leapfrog mean / max g.
 TOY_PAPER = {"explicit Euler": (4.901, 7.215), "leapfrog": (0.0137, 0.0206)}
 # Seed-to-seed standard deviation of (Euler mean, Euler max, leapfrog mean, leapfrog max) of
@@ -104,11 +103,13 @@ TOY_SPREAD = {5000: (0.080, 0.134, 0.00016, 0.00025),
               20000: (0.030, 0.052, 0.00009, 0.000145)}
 
 
-# moved to simulations.experiments.symplectic_toys; re-exported for existing imports
-_shadow_scaling = shadow_scaling
-
-
 def run_integrators(quick: bool) -> FigureResult:
+    import xarray as xr
+
+    from analysis.diagnostics import convergence_order
+    from figures.hamiltonian import plot_integrators
+    from simulations.experiments.symplectic_toys import shadow_scaling, toy_profiles
+
     n, seed = (5000 if quick else 20000), 0
     toy = toy_profiles(seed, n)
     schemes = ["explicit Euler", "leapfrog"]
@@ -145,7 +146,22 @@ def run_integrators(quick: bool) -> FigureResult:
     return FigureResult(plot_integrators(ds), checks, ds)
 
 
+HG_INTEGRATORS = FigureConfig(
+    "HG_integrators", PAPER, "Symplectic vs explicit integration", "RECONSTRUCTION",
+    "sliced-W1 profiles of the Figs. 7-9 toy (toy RECONSTRUCTION, integrator settings and "
+    "expected values the paper's); H vs shadow-H error slopes 2 and 4",
+    quick_s=7.0, full_s=10.0, quick_measured=True, run=run_integrators)
+
+
 def run_risk(quick: bool) -> FigureResult:
+    import jax
+    import xarray as xr
+
+    from figures.hamiltonian import plot_risk
+    from minimal_models import hamiltonian_geometry as hg
+    from simulations.experiments.coupling_risk import (contraction_risks, lift_risk,
+                                                       monte_carlo_risk, random_contraction)
+
     rng = np.random.default_rng(0)
     d, n = 4, (20000 if quick else 100000)
     A = rng.standard_normal((d, d))
@@ -216,6 +232,13 @@ def run_risk(quick: bool) -> FigureResult:
     return FigureResult(plot_risk(ds), checks, ds)
 
 
+HG_RISK = FigureConfig("HG_risk", PAPER, "Predictive risk at fixed marginals",
+                       "RECONSTRUCTION", "best-predictor risk over couplings of N(0, Sigma) "
+                       "views spans [0, tr Sigma]; the quadratic lift's flow keeps pi_H but "
+                       "moves the risk",
+                       quick_s=5.8, full_s=5.0, quick_measured=True, run=run_risk)
+
+
 # The author's physics showcase (CONFIRMED in the author's code, spec §3.2): pendulum
 # H = p^2/2 + 1 - cos q, dt = 0.1, 250 steps, explicit Euler ("SIGReg proxy") vs leapfrog.
 SHOWCASE = {"dt": 0.1, "n_steps": 250, "grid": 151, "q_range": (-np.pi, np.pi),
@@ -224,6 +247,9 @@ SHOWCASE = {"dt": 0.1, "n_steps": 250, "grid": 151, "q_range": (-np.pi, np.pi),
 
 
 def run_pendulum(quick: bool) -> FigureResult:
+    from figures.hamiltonian import plot_pendulum
+    from simulations.experiments.symplectic_toys import pendulum_showcase
+
     grid = 61 if quick else SHOWCASE["grid"]
     grids = (SHOWCASE["blob_grid"],) if quick else (41, 81)  # I11 ratios are per grid
     ds, extra = pendulum_showcase(SHOWCASE, grid, grids)
@@ -261,22 +287,11 @@ def run_pendulum(quick: bool) -> FigureResult:
     return FigureResult(plot_pendulum(ds, status="CONFIRMED"), checks, ds)
 
 
-FIGURES = [
-    FigureConfig("HG_price", PAPER, "Price of isotropy and misalignment", "RECONSTRUCTION",
-                 "rho(H) vs condition number under the d k/(k+d-1) envelope (Thm 3.4 CONFIRMED, "
-                 "envelope DERIVED); rho(H_eps) -> d (RECONSTRUCTION)",
-                 "quick ~2 s, full ~3 s", run_price),
-    FigureConfig("HG_integrators", PAPER, "Symplectic vs explicit integration", "RECONSTRUCTION",
-                 "sliced-W1 profiles of the Figs. 7-9 toy (toy RECONSTRUCTION, integrator "
-                 "settings and expected values the paper's); H vs shadow-H error slopes 2 and 4",
-                 "quick ~5 s, full ~10 s", run_integrators),
-    FigureConfig("HG_risk", PAPER, "Predictive risk at fixed marginals", "RECONSTRUCTION",
-                 "best-predictor risk over couplings of N(0, Sigma) views spans [0, tr Sigma]; "
-                 "the quadratic lift's flow keeps pi_H but moves the risk",
-                 "quick ~4 s, full ~5 s", run_risk),
-    FigureConfig("HG_pendulum", PAPER, "Author's pendulum showcase", "CONFIRMED",
-                 "the author's physics showcase (settings and metrics from the author's code): "
-                 "Euler vs leapfrog drift heatmaps, energy bands, momentum flip, Liouville area; "
-                 "the numeric bounds on drift are ours",
-                 "quick ~10 s, full ~20 s", run_pendulum),
-]
+HG_PENDULUM = FigureConfig(
+    "HG_pendulum", PAPER, "Author's pendulum showcase", "CONFIRMED",
+    "the author's physics showcase (settings and metrics from the author's code): Euler vs "
+    "leapfrog drift heatmaps, energy bands, momentum flip, Liouville area; the numeric bounds "
+    "on drift are ours", quick_s=19.6, full_s=20.0, quick_measured=True, run=run_pendulum)
+
+
+FIGURES = [HG_PRICE, HG_INTEGRATORS, HG_RISK, HG_PENDULUM]

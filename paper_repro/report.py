@@ -4,26 +4,28 @@ paper claims with our decision about each.
 The report accumulates.  Each ``repro`` run records one *section* per figure it ran in a
 machine-readable sidecar ``report.json`` (the figure's checks, findings, files, mode, time),
 replacing that figure's previous section and keeping every other one, and ``report.md`` is
-rendered from all sections.  So ``repro F3`` then ``repro HG_price`` into the same folder ends
-with both figures in the report, and the summary totals count every section once.  Beside each
-figure, ``NAME.nc`` holds the numbers the figure shows (the figure's dataset, or its checks
-where it has none), with the checks and findings as netCDF groups ``checks`` and ``findings``.
+rendered from all sections.  So ``repro F3`` then ``repro HG_price`` into the same folder
+ends with both figures in the report, and the summary totals count every section once.  The
+read-merge-write happens under the folder's lock (``<folder>/.lock``, the sweep store's lock),
+so two ``repro`` runs finishing together into one folder both keep their sections.  Beside
+each figure, ``NAME.nc`` holds the numbers the figure shows (:mod:`paper_repro.figure_data`).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import datetime
 import json
 import math
 import os
 import platform
+import time
 
-import numpy as np
-
-__all__ = ["REPORT", "SIDECAR", "load_sections", "make_section", "merge_sections",
-           "render_report", "write_report", "write_figure_data", "summary_totals"]
+__all__ = ["REPORT", "SIDECAR", "decisions_text", "load_sections", "make_section",
+           "merge_sections", "render_report", "write_report", "summary_totals",
+           "findings_markdown"]
 
 REPORT = "report.md"
 SIDECAR = "report.json"
@@ -147,7 +149,8 @@ def _cell(text) -> str:
     return " ".join(str(text).split("\n")).replace("|", "\\|")
 
 
-def _decisions_text(counter) -> str:
+def decisions_text(counter) -> str:
+    """Findings counted by decision, e.g. "1 equivalent, 2 reproduced" (or "none")."""
     return ", ".join(f"{n} {d}" for d, n in sorted(counter.items())) or "none"
 
 
@@ -164,6 +167,8 @@ def _findings_table(findings) -> list:
                      f"{f['n']} | **{_cell(f['decision'])}** | {_cell(f['source'])} |")
         if f.get("detail"):
             notes.append(f"- {f['claim']}: {f['detail']}")
+        if f.get("diagnostics"):  # beside the decision, never instead of it
+            notes.append(f"- {f['claim']}, diagnostics: {f['diagnostics']}")
     return lines + [""] + (notes + [""] if notes else [])
 
 
@@ -189,7 +194,7 @@ def render_report(sections: dict, *, order=None) -> str:
         "",
         f"**Summary**: {totals['figures']} figures; checks {totals['passed']} passed, "
         f"{totals['failed']} failed; {totals['errors']} figures errored; findings: "
-        f"{_decisions_text(totals['decisions'])}.",
+        f"{decisions_text(totals['decisions'])}.",
         "",
         "| figure | paper | status | mode | checks passed | findings | time (s) | run |",
         "|---|---|---|---|---|---|---|---|",
@@ -200,7 +205,7 @@ def render_report(sections: dict, *, order=None) -> str:
         else:
             ok = sum(c["passed"] for c in s["checks"])
             checks = f"{ok}/{len(s['checks'])}"
-            findings = _decisions_text(collections.Counter(f["decision"] for f in s["findings"]))
+            findings = decisions_text(collections.Counter(f["decision"] for f in s["findings"]))
         lines.append(f"| {s['name']} | {_cell(s['paper'])} | {s['status']} | {s['mode']} | "
                      f"{checks} | {findings} | {s['seconds']:.1f} | {s['generated']} |")
     lines.append("")
@@ -209,6 +214,11 @@ def render_report(sections: dict, *, order=None) -> str:
         links = s["files"] + ([s["data"]] if s.get("data") else [])
         if links:
             lines += [" ".join(f"[{f}]({f})" for f in links), ""]
+        if s.get("committed"):
+            c = s["committed"]
+            lines += [f"Using the committed result `{c['folder']}` (config {c['config_hash']}, "
+                      f"computed {c['date']} in {c['seconds']:.1f} s); `collapse-lab repro "
+                      f"{s['name']} --recompute` reruns it.", ""]
         if s["error"] is not None:
             lines += [f"**ERROR**: `{s['error']}`", ""]
             continue
@@ -226,6 +236,36 @@ def render_report(sections: dict, *, order=None) -> str:
     return "\n".join(lines)
 
 
+def _effect_text(f) -> str:
+    lo, hi = f["ci"]
+    if f["effect"] is None:
+        return "nan"
+    return f"{f['effect']:+.4g} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def findings_markdown(results: dict) -> str:
+    """The findings table of committed results (``results``: name -> result.json content, as
+    :func:`paper_repro.results.committed_sections` returns): one row per claim with its
+    decision, effect [95 % bootstrap CI], p, delta_min, the paper's number and the
+    diagnostics beside the decision; a line per figure with its config hash, date and wall
+    time.  Markdown, for the README."""
+    lines = ["| figure | claim | decision | effect [95% CI] | p | delta_min | paper | "
+             "diagnostics |", "|---|---|---|---|---|---|---|---|"]
+    sources = []
+    for name, meta in results.items():
+        section = meta["section"]
+        for f in section.get("findings", []):
+            lines.append(f"| {name} | {_cell(f['claim'])} | **{_cell(f['decision'])}** | "
+                         f"{_effect_text(f)} | {_fmt(f['p'])} | {_fmt(f['delta_min'])} | "
+                         f"{_cell(f['paper'])} | {_cell(f.get('diagnostics') or '')} |")
+        sources.append(f"- {name}: {section.get('mode', 'full')} mode, config "
+                       f"{meta['config_hash']}, computed {meta['date']} in "
+                       f"{meta['seconds']:.0f} s (collapse-lab {meta['package_version']})")
+    if len(lines) == 2:
+        lines.append("| (no committed findings) | | | | | | | |")
+    return "\n".join(lines + [""] + sources) + "\n"
+
+
 def _atomic_text(path, text: str) -> None:
     from simulations.artifacts import atomic_write
 
@@ -236,135 +276,39 @@ def _atomic_text(path, text: str) -> None:
     atomic_write(path, write)
 
 
+LOCK_WAIT_S = 120.0  # how long a writer waits for another one to finish its report
+
+
+@contextlib.contextmanager
+def _report_lock(directory):
+    """Hold ``directory/.lock`` while reading, merging and writing the report.  The sweep
+    store's lock refuses a second live holder instead of waiting, so wait here in short
+    sleeps (a report write takes well under a second); a lock left by a killed process is
+    taken over by the store lock itself."""
+    from simulations.sweep.store import StoreLockedError, store_lock
+
+    deadline = time.monotonic() + LOCK_WAIT_S
+    with contextlib.ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(store_lock(os.fspath(directory)))
+                break
+            except StoreLockedError as exc:
+                if time.monotonic() > deadline:
+                    raise ValueError(f"the report in {os.fspath(directory)!r} stayed locked "
+                                     f"for {LOCK_WAIT_S:g} s ({exc})") from None
+                time.sleep(0.01)
+        yield
+
+
 def write_report(directory, new_sections, *, order=None) -> dict:
     """Merge ``new_sections`` into ``directory/report.json`` and render ``report.md`` from all
-    sections (both written atomically).  Returns :func:`summary_totals` over all sections."""
-    sections = merge_sections(load_sections(directory), new_sections)
-    _atomic_text(os.path.join(directory, SIDECAR),
-                 json.dumps({"format": _FORMAT, "figures": sections}, indent=1,
-                            allow_nan=False))
-    _atomic_text(os.path.join(directory, REPORT), render_report(sections, order=order))
+    sections (both written atomically, the whole read-merge-write under the folder's lock).
+    Returns :func:`summary_totals` over all sections."""
+    with _report_lock(directory):
+        sections = merge_sections(load_sections(directory), new_sections)
+        _atomic_text(os.path.join(directory, SIDECAR),
+                     json.dumps({"format": _FORMAT, "figures": sections}, indent=1,
+                                allow_nan=False))
+        _atomic_text(os.path.join(directory, REPORT), render_report(sections, order=order))
     return summary_totals(_ordered(sections, order))
-
-
-# ------------------------------------------------------------------------------ data files
-
-def _netcdf_attr(value):
-    """netCDF attributes are numbers, strings or flat arrays: encode anything else."""
-    if isinstance(value, (bool, np.bool_)):
-        return int(value)
-    if isinstance(value, (str, int, float, np.number)):
-        return value
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iufS":
-        return value
-    if isinstance(value, (list, tuple)) and value and all(
-            isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value):
-        return list(value)
-    try:
-        return json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _clean_attrs(ds):
-    ds = ds.copy()
-    ds.attrs = {k: _netcdf_attr(v) for k, v in ds.attrs.items()}
-    for name in ds.variables:
-        ds[name].attrs = {k: _netcdf_attr(v) for k, v in ds[name].attrs.items()}
-        ds[name].encoding = {}
-    return ds
-
-
-def checks_dataset(checks):
-    """The checks as a small Dataset over dimension ``check`` (units: those of each quantity,
-    stated in its name)."""
-    import xarray as xr
-
-    n = len(checks)
-    return xr.Dataset(
-        {"expected": ("check", np.array([c.expected for c in checks], float),
-                      {"description": "expected value (from the source column)"}),
-         "measured": ("check", np.array([c.measured for c in checks], float),
-                      {"description": "our measured value, same units as expected"}),
-         "rtol": ("check", np.array([c.rtol for c in checks], float),
-                  {"description": "relative tolerance", "units": "1"}),
-         "atol": ("check", np.array([c.atol for c in checks], float),
-                  {"description": "absolute tolerance, units of the quantity"}),
-         "kind": ("check", np.array([c.kind for c in checks], dtype=str),
-                  {"description": "close: |measured - expected| <= atol + rtol |expected|; "
-                                  "max / min: measured is an upper / lower bound"}),
-         "source": ("check", np.array([c.source for c in checks], dtype=str),
-                    {"description": "where the expected value comes from"}),
-         "passed": ("check", np.array([int(c.passed) for c in checks], np.int8),
-                    {"description": "1 if the check passed, else 0", "units": "1"})},
-        coords={"check": ("check", np.arange(n),
-                          {"description": "index of the check in the report table"}),
-                "quantity": ("check", np.array([c.quantity for c in checks], dtype=str),
-                             {"description": "what is checked (units in the name)"})})
-
-
-def findings_dataset(findings):
-    """The findings as a small Dataset over dimension ``finding``."""
-    import xarray as xr
-
-    def col(attr, dtype=float):
-        return np.array([getattr(f, attr) for f in findings], dtype=dtype)
-
-    return xr.Dataset(
-        {"decision": ("finding", col("decision", str), {"description": "our decision"}),
-         "effect": ("finding", col("effect"),
-                    {"description": "mean paired difference (a - b), units of the claim"}),
-         "ci_low": ("finding", np.array([f.ci[0] for f in findings], float),
-                    {"description": "lower end of the effect's confidence interval"}),
-         "ci_high": ("finding", np.array([f.ci[1] for f in findings], float),
-                     {"description": "upper end of the effect's confidence interval"}),
-         "p": ("finding", col("p"), {"description": "(Holm-adjusted) p-value", "units": "1"}),
-         "delta_min": ("finding", col("delta_min"),
-                       {"description": "pre-registered minimal effect, units of the claim"}),
-         "n": ("finding", col("n", np.int64), {"description": "number of paired runs"}),
-         "paper": ("finding", col("paper", str), {"description": "the paper's number or "
-                                                                 "statement"}),
-         "source": ("finding", col("source", str), {"description": "where the claim is"})},
-        coords={"finding": ("finding", np.arange(len(findings)),
-                            {"description": "index of the finding in the report table"}),
-                "claim": ("finding", col("claim", str), {"description": "the paper's claim"})})
-
-
-def write_figure_data(path, config, result, *, quick: bool) -> str:
-    """Write ``path`` (netCDF, atomically): the figure's dataset (a Dataset or DataArray) or,
-    where it has none, its checks; plus groups ``checks`` and ``findings``.  Returns ``path``."""
-    import xarray as xr
-
-    from simulations.artifacts import atomic_write, package_version
-
-    data = result.dataset
-    if isinstance(data, xr.DataArray):
-        data = data.to_dataset(name=data.name or "value")
-    if not isinstance(data, xr.Dataset):
-        data = checks_dataset(result.checks)
-    stamp = {"figure": config.name, "title": config.title, "paper": config.paper,
-             "status": config.status, "mode": "quick" if quick else "full",
-             "package_version": package_version(),
-             "groups": "checks" + (", findings" if result.findings else "")}
-
-    def write_with(root):
-        def write(tmp):
-            root.to_netcdf(tmp, engine="netcdf4")
-            checks_dataset(result.checks).to_netcdf(tmp, mode="a", group="checks",
-                                                    engine="netcdf4")
-            if result.findings:
-                findings_dataset(result.findings).to_netcdf(tmp, mode="a", group="findings",
-                                                            engine="netcdf4")
-        atomic_write(path, write)
-
-    root = _clean_attrs(data)
-    root.attrs.update(stamp)
-    try:
-        write_with(root)
-    except (TypeError, ValueError) as exc:
-        # a dataset netCDF cannot hold (object arrays, ...) must not fail the figure: keep
-        # its checks and say why the numbers are missing
-        root = checks_dataset(result.checks)
-        root.attrs.update(stamp, dataset_not_written=f"{type(exc).__name__}: {exc}")
-        write_with(root)
-    return path

@@ -1,5 +1,5 @@
 """Every coordinate of a sweep dataset and every variable of a training run's metrics.nc says
-what it is (issue 17 §6)."""
+what it is."""
 
 from simulations.flows import FrustrationFlow
 

@@ -67,12 +67,12 @@ def test_torch_trunk_matches_ours_in_shapes_and_parameters():
 
 def test_torch_sigreg_equals_our_definition():
     torch = pytest.importorskip("torch")
-    from simulations.encoders.objectives import make_loss
+    from simulations.encoders.objectives import resolve_objective
 
     rng = np.random.default_rng(0)
     views = rng.standard_normal((2, 16, 24)).astype(np.float64) * 0.7 + 0.1
     dirs = rng.standard_normal((24, tt.NUM_SLICES))
-    ours = make_loss("sigreg", data="cifar100", options={}, total_steps=1)
+    ours = resolve_objective("sigreg", data="cifar100").loss(total_steps=1)
     from minimal_models.objectives.normality import lejepa
 
     want, _ = lejepa(jnp.asarray(views), jnp.asarray(dirs), composition="hamjepa",

@@ -5,7 +5,8 @@ import os
 import pytest
 import xarray as xr
 
-from paper_repro.cli import main, parse_assignment
+from paper_repro.cli import main
+from paper_repro.user_input import parse_assignment
 
 
 def test_parse_assignment():
@@ -207,30 +208,57 @@ def test_one_line_even_for_multi_line_messages(monkeypatch, capsys):
 # --------------------------------------------------------------------- truthful guidance
 
 def test_list_says_what_to_run_first_and_how_long(capsys):
-    from paper_repro.registry import FIGURES, MEASURED_QUICK_S, START_HERE, runtime_table
+    from paper_repro.registry import FIGURES, START_HERE, runtime_table
 
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("start here:") and f"repro {START_HERE} --quick" in out
     times = runtime_table()
-    for name in FIGURES:
+    for name, config in FIGURES.items():
         row = next(line for line in out.splitlines() if line.strip().startswith(name + " "))
-        assert ("*" in row.split("[")[0]) == (name in MEASURED_QUICK_S), row
+        assert ("*" in row.split("[")[0]) == config.quick_measured, row
         assert " / " in row
     total_h = sum(t["full"] for t in times.values()) / 3600
     assert f"~{total_h:.1f} h in total on 2 cores" in out
 
 
-def test_runtime_estimates_parse():
-    from paper_repro.registry import FIGURES, runtime_seconds
+def test_runtimes_are_numbers_in_every_config():
+    from paper_repro.base import FigureConfig, SweepConfig
+    from paper_repro.registry import FIGURES, SWEEPS
 
-    assert runtime_seconds("quick ~10 s, full ~2 min") == (10.0, 120.0)
-    assert runtime_seconds("quick ~90 s (350 s loaded; 9 compiles), full ~1.5 h") == (90, 5400)
-    with pytest.raises(ValueError, match="runtime="):
-        runtime_seconds("fast")
-    for config in FIGURES.values():  # every config states both times
-        quick, full = runtime_seconds(config.runtime)
-        assert 0 < quick and 0 < full
+    for config in FIGURES.values():  # every config states both times, in seconds
+        assert 0 < config.quick_s and 0 < config.full_s
+    for bad in (0, -1.0, float("nan"), float("inf"), "10 s", None, True):
+        with pytest.raises(ValueError, match="quick_s="):
+            FigureConfig("X", "p", "t", "RECONSTRUCTION", "d", quick_s=bad, full_s=1.0,
+                         run=lambda quick: None)
+    with pytest.raises(ValueError, match="status="):
+        FigureConfig("X", "p", "t", "DONE", "d", quick_s=1.0, full_s=1.0, run=print)
+    for config in SWEEPS.values():  # a measured time or None; grid sizes without the library
+        assert config.quick_s is None or config.quick_s > 0
+        assert 0 < config.n_points(True) <= config.n_points(False)
+    with pytest.raises(ValueError, match="full_s="):
+        SweepConfig("X", "d", lambda quick: [], print, chunk_size=1, full_s=0)
+    with pytest.raises(ValueError, match="chunk_size="):
+        SweepConfig("X", "d", lambda quick: [], print, chunk_size=0)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list"], ["sweep", "--help"], ["repro", "--help"],
+                                  ["findings", "--help"], ["findings"]])
+def test_help_and_list_do_not_import_jax(argv):
+    """Starting the command line for help or the list imports the config modules only: the
+    library, JAX and the encoder stack are imported when something runs (they took 5-8 s)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom paper_repro.cli import main\ntry:\n    main(%r)\n"
+            "except SystemExit:\n    pass\nheavy = sorted(m for m in ('jax', 'equinox', "
+            "'optax', 'xarray', 'matplotlib', 'scipy') if m in sys.modules)\n"
+            "print('HEAVY', heavy)" % (argv,))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert run.returncode == 0, run.stderr
+    assert "HEAVY []" in run.stdout, run.stdout[-500:]
 
 
 def test_train_help_lists_objectives_and_data_sets(capsys):
@@ -242,3 +270,105 @@ def test_train_help_lists_objectives_and_data_sets(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for name in list(OBJECTIVES) + list(DATASETS):
         assert name in text
+
+
+# ------------------------------------------------------------ every value checked when parsed
+
+def test_set_values_are_checked_when_parsed():
+    from paper_repro.user_input import parse_assignments
+
+    assert parse_assignments(["a=1", "b=2,3"]) == [("a", 1), ("b", (2, 3))]
+    with pytest.raises(ValueError, match="--set a is given twice"):
+        parse_assignments(["a=1", "b=2", "a=3"])
+    with pytest.raises(ValueError, match="--set steps=99999999999999999999999: .*out of range"):
+        parse_assignment("steps=99999999999999999999999")
+    with pytest.raises(ValueError, match="--set seed_A=0,99999999999999999999999"):
+        parse_assignment("seed_A=0,99999999999999999999999")
+    assert parse_assignment(f"seed={2**63 - 1}") == ("seed", 2**63 - 1)
+    assert parse_assignment(f"seed={-2**63}") == ("seed", -2**63)
+    with pytest.raises(ValueError, match="out of range"):
+        parse_assignment(f"seed={2**63}")
+
+
+@pytest.mark.parametrize("command,sets,needles", [
+    ("sweep", ["seed_A=99999999999999999999999"], ["seed_A", "out of range"]),
+    ("sweep", ["n_classes=99999999999999999999"], ["n_classes", "out of range"]),
+    ("sweep", ["dim=8", "dim=4"], ["--set dim is given twice"]),
+    ("sweep", ["frustration=0,1.5"], ["frustration=1.5 is outside the allowed range"]),
+    ("show", ["frustration=0,1.5"], ["frustration=1.5 is outside the allowed range"]),
+    ("train", ["steps=99999999999999999999999"], ["steps", "out of range"]),
+    ("train", ["seed=99999999999999999999999"], ["seed", "out of range"]),
+    ("train", ["steps=2", "steps=3"], ["--set steps is given twice"]),
+])
+def test_refused_set_values_leave_nothing_on_disk(tmp_path, capsys, command, sets, needles):
+    out = str(tmp_path / "run")
+    argv = _out_commands(out)["sweep" if command == "show" else command]
+    argv += ["--show"] if command == "show" else []
+    argv = [w for i, w in enumerate(argv)
+            if w != "--set" and (i == 0 or argv[i - 1] != "--set")]
+    for text in sets:
+        argv += ["--set", text]
+    code = main(argv)
+    _assert_one_line_error(capsys, code, *needles)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("option,value,needle", [
+    ("--probe-epochs", "-5", "--probe-epochs=-5 must be an integer >= 1"),
+    ("--probe-epochs", "0", "--probe-epochs=0 must be an integer >= 1"),
+    ("--probe-lr", "nan", "--probe-lr=nan must be a finite real number"),
+    ("--probe-lr", "-0.1", "--probe-lr=-0.1"),
+])
+def test_probe_settings_are_refused_before_training(tmp_path, capsys, monkeypatch, option,
+                                                    value, needle):
+    import importlib
+
+    # the module (the package re-exports the function train under the module's name)
+    trainer = importlib.import_module("simulations.encoders.train")
+
+    def never(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(trainer, "train", never)
+    out = str(tmp_path / "run")
+    code = main(["train", "--objective", "sigreg", "--data", "gaussian_mixture", "--set",
+                 "steps=2", "--out", out, option, value])
+    _assert_one_line_error(capsys, code, needle)
+    assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------------- see before you run
+
+def test_sweep_show_prints_the_plan_and_runs_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "modelB_phase", "--quick", "--show", "--set", "frustration=0,0.2",
+                 "--set", "n_per_class=20"]) == 0
+    out = capsys.readouterr().out
+    assert "grid: 2 axes, 40 points" in out
+    assert "  alpha          20 values: 0, 0.318708, 0.535841" in out
+    assert "  frustration     2 values: 0, 0.2\n" in out
+    assert "  n_per_class = 20\n" in out and "  dim = 8\n" in out
+    # the balanced preset's rates at n = 20, and the preset's unused fields marked
+    assert "rates used (preset 'balanced' applied): nu = 0.05, eta_x = 20, eta_y = 1" in out
+    assert "  nu = 1  (not used: the preset sets it)" in out
+    assert "horizon: T = t_max = 100; output times t = 0 and 20 log-spaced in [0.01, 100]" in out
+    assert "chunks: 1 of up to 50 points, 1 compiled group" in out
+    from paper_repro.registry import SWEEPS, format_seconds
+
+    scaled = SWEEPS["modelB_phase"].quick_s * 40 / 400  # the default grid's time, per point
+    assert f"estimated wall time: ~{format_seconds(scaled)} in one process on 2 cores" in out
+    assert main(["sweep", "modelB_phase_meanfield", "--show"]) == 0  # full: no time stated
+    assert "estimated wall time: not measured" in capsys.readouterr().out
+    assert os.listdir(tmp_path) == []  # no store, no dataset
+
+
+def test_list_shows_every_sweep_with_its_size(capsys):
+    from paper_repro.registry import SWEEPS
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name, config in SWEEPS.items():
+        row = next(line for line in out.splitlines() if line.strip().startswith(name + " "))
+        assert f"{config.n_points(True)} / {config.n_points(False)} points" in row, row
+    assert "modelB_phase           400 / 1600 points" in out
+    assert "collapse ratio" not in out.split("sweeps (")[1]  # not an output of the sweeps

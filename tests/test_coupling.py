@@ -65,3 +65,37 @@ def test_validate_coupling_and_partners():
     assert np.all(partner[partner >= 0] != classes[partner >= 0])
     with pytest.raises(ValueError, match="non-negative"):
         coupling.validate_coupling(-A)
+
+
+def test_effective_frustration_is_the_drawn_share():
+    """Frustration is quantised to multiples of 1/n: the effective share is what the sampler
+    draws, f/n with f = floor(p n + 1/2), and 0 for the clean coupling."""
+    for n, p, f in ((50, 0.05, 3), (50, 0.065, 3), (50, 0.07, 4), (50, 0.1, 5), (20, 0.025, 1),
+                    (10, 0.0, 0)):
+        A = coupling.coupling_matrix(4, n, p, seed=1)
+        drawn = coupling.frustrated_mask(4, n, p).reshape(4, n).sum(axis=1)
+        assert np.all(drawn == f) and np.sum((A > 0).sum(axis=1) == 2) == 4 * f
+        assert coupling.effective_frustration(n, p) == f / n
+        assert coupling.effective_frustration(n, p, "soft") == f / n
+    assert coupling.effective_frustration(50, 0.3, "clean") == 0.0
+    # p = 0.05 and 0.065 give the same coupling at n = 50
+    np.testing.assert_array_equal(coupling.coupling_matrix(4, 50, 0.05),
+                                  coupling.coupling_matrix(4, 50, 0.065))
+    with pytest.raises(ValueError, match=r"kind='bogus'"):
+        coupling.effective_frustration(50, 0.1, "bogus")
+    with pytest.raises(ValueError, match=r"frustration=1.5"):
+        coupling.effective_frustration(50, 1.5)
+
+
+def test_package_face_imports_only_the_numpy_modules():
+    """``import minimal_models`` gives the numpy modules at once and the float64/JAX ones on
+    first use: a float32 training run that imports minimal_models.objectives keeps float32."""
+    import subprocess
+    import sys
+
+    code = ("import sys, minimal_models as mm; assert 'jax' not in sys.modules; "
+            "assert mm.coupling.frustrated_count(50, 0.05) == 3; "
+            "assert set(mm.__all__) >= {'coupling', 'stopgrad', 'objectives', 'symplectic'}; "
+            "import minimal_models.objectives, jax; assert not jax.config.jax_enable_x64; "
+            "mm.stopgrad.check_alpha(0.5); assert jax.config.jax_enable_x64")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -95,7 +95,7 @@ _GOOD = np.zeros((2, 3072), np.uint8)
     ({b"data": _GOOD, b"labels": ["a", "b"]}, "expected 2 integers"),
 ])
 def test_bad_cifar_file_names_the_file_and_the_format(tmp_path, content, message):
-    """Each way a CIFAR file can be wrong is a ValueError naming the file (issue 17 §5)."""
+    """Each way a CIFAR file can be wrong is a ValueError naming the file."""
     xtr, ytr = _fake_cifar(10, 10, 0)
     root = write_cifar_pickle(tmp_path, xtr, ytr, xtr[:2], ytr[:2])
     bad = os.path.join(root, "data_batch_3")

@@ -91,7 +91,8 @@ def test_importing_encoders_and_objectives_leaves_x64_off():
             "simulations.encoders.evaluate, minimal_models.objectives, "
             "minimal_models.objectives.normality, minimal_models.objectives.hamjepa, "
             "minimal_models.objectives.registry, simulations.encoders.objectives, "
-            "simulations.encoders.label_noise, simulations.label_training; "
+            "simulations.encoders.recipes, simulations.encoders.checkpoint, "
+            "simulations.encoders.label_noise; "
             "print(jax.config.jax_enable_x64)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)

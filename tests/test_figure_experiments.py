@@ -1,5 +1,5 @@
-"""The computations that the figure configs call (moved out of paper_repro, issue 14): each
-checked against its closed form, and the old import paths still work."""
+"""The computations that the figure configs call (simulations.experiments): each checked
+against its closed form."""
 
 import numpy as np
 import pytest
@@ -69,24 +69,3 @@ def test_coupling_risk_monte_carlo_matches_the_closed_form():
         assert measured == pytest.approx(closed, rel=0.03, abs=1e-9)
         assert cov_err < 0.2
     assert monte_carlo_risk(Sigma, np.zeros((3, 3)), 10, rng)[0] == pytest.approx(6.0)
-
-
-def test_moved_names_stay_importable_from_their_old_places():
-    import analysis
-    from analysis import collapse_rates, label_noise_rates
-    from paper_repro import hamiltonian, minimal_collapse, validation
-    from simulations.experiments import ssl_experiments, symplectic_toys
-    from simulations.encoders import label_noise
-
-    assert minimal_collapse.rate_dataset is collapse_rates.rate_dataset
-    assert minimal_collapse.two_class_dataset is collapse_rates.two_class_dataset
-    assert minimal_collapse._two_class_coupling is collapse_rates.two_class_coupling
-    assert validation.measured_rate is label_noise_rates.measured_rate is analysis.measured_rate
-    assert validation.collapse_window is label_noise_rates.collapse_window
-    assert validation.theory_rates_dataset is label_noise_rates.theory_rates_dataset
-    assert validation.calibrate_encoder_rate is label_noise.calibrate_encoder_rate
-    for name in ("ssl_run", "ssl_config", "shifted_test_images", "methods_dataset",
-                 "reference_run"):
-        assert getattr(validation, name) is getattr(ssl_experiments, name)
-    assert hamiltonian.toy_profiles is symplectic_toys.toy_profiles
-    assert hamiltonian._shadow_scaling is symplectic_toys.shadow_scaling

@@ -9,11 +9,10 @@ import pytest
 
 from minimal_models import coupling
 from minimal_models import frustration as model_a
-from minimal_models import stopgrad as model_b
 from simulations.flows import FrustrationFlow, MeanFieldFlow, StopGradFlow, TeacherStudentFlow
 from simulations.flows import stopgrad as stopgrad_flow
-from simulations.flows.parts import (CouplingGraph, GraphLayout, SolverSettings, TimeGrid,
-                                    TimeLayout, pad_to)
+from simulations.flows.parts import CouplingGraph, GraphLayout, SolverSettings, pad_to
+from simulations.flows.time_grid import TimeGrid, TimeLayout
 from simulations.sweep import static_view
 
 MODELS = (FrustrationFlow, StopGradFlow, MeanFieldFlow, TeacherStudentFlow)
@@ -208,24 +207,63 @@ def test_closed_form_is_one_array_generic_function():
     np.testing.assert_allclose(ds["d_min"].values, d.min(axis=(1, 2)), rtol=1e-10, atol=1e-14)
 
 
-def test_theory_helpers_live_in_minimal_models_and_keep_their_old_home():
-    assert stopgrad_flow.class_difference_Q0 is model_b.class_difference_Q0
-    assert stopgrad_flow.frustrated_link_share is coupling.frustrated_link_share
-    # hard K = 2 with f frustrated samples per class: rho = 2f/(n + f)
-    n, p = 10, 0.3
-    A = coupling.coupling_matrix(2, n, p)
-    f = coupling.frustrated_count(n, p)
-    rho = coupling.frustrated_link_share(A, coupling.sample_classes(2, n))
-    assert rho == pytest.approx(2 * f / (n + f), rel=1e-14)
-    # K = 2: Q0 = e^T Q e / 2 along the unit class-mean difference e
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((8, 3))
-    classes = np.repeat([0, 1], 4)
-    M = rng.standard_normal((3, 3))
-    Q = M @ M.T
-    e = X[classes == 1].mean(0) - X[classes == 0].mean(0)
-    e /= np.linalg.norm(e)
-    assert model_b.class_difference_Q0(Q, X, classes, 2) == pytest.approx(0.5 * e @ Q @ e)
+def assert_collapse_ratio_is_the_analysis_definition(ds):
+    """One definition: collapse_ratio(t) = d_min(t) / max_{s <= t} d_min(s) of
+    analysis.collapse, NaN exactly where d_min is (padded times, failed solves)."""
+    from analysis import collapse
+
+    d = ds["d_min"].values
+    want = np.asarray(collapse.collapse_ratio(np.nan_to_num(d, nan=1.0)))
+    np.testing.assert_array_equal(np.isnan(ds["collapse_ratio"].values), np.isnan(d))
+    np.testing.assert_array_equal(ds["collapse_ratio"].values, np.where(np.isnan(d), np.nan,
+                                                                        want))
+    assert "analysis.collapse.collapse_ratio" in ds["collapse_ratio"].attrs["description"]
+
+
+@pytest.mark.parametrize("cls", GRAPH_MODELS)
+def test_graph_models_output_the_collapse_ratio_and_the_effective_frustration(cls):
+    from simulations.sweep import SweepSpec, run_sweep
+
+    model = cls(n_classes=3, n_per_class=10, dim=2, t_max=20.0, n_times=5)
+    ps = (0.0, 0.04, 0.05, 0.27)  # 0.04 and 0.05 draw 0 and 1 sample per class; 0.27 draws 3
+    axes = [("frustration", ps), ("n_times", (4, 5))]  # padded time grids
+    ds = run_sweep(SweepSpec("outputs", model, axes=axes, chunk_size=8), progress=False)
+    assert int((ds["result"] != 0).sum()) == 0
+    assert_collapse_ratio_is_the_analysis_definition(ds)
+    assert float(ds["collapse_ratio"].sel(frustration=0.27).isel(t=-1).min()) < 1.0
+    assert ds["frustration_eff"].isel(n_times=0).values.tolist() == [0.0, 0.0, 0.1, 0.3]
+    assert ds["frustration_eff"].dims == ("frustration", "n_times")
+    assert "round(p n)/n" in ds["frustration_eff"].attrs["description"]
+
+
+def test_model_a_prediction_takes_the_effective_frustration():
+    point = FrustrationFlow(n_classes=4, n_per_class=50, frustration=0.05)  # draws 3: p = 0.06
+    assert point.effective_frustration() == 0.06
+    assert point.predicted_slow_rate() == model_a.symmetric_cubic_slow_rate(4, 50, 0.06)
+    assert point.predicted_slow_rate() != model_a.symmetric_cubic_slow_rate(4, 50, 0.05)
+    soft = dataclasses.replace(point, kind="soft", q=0.2)
+    j = 0.2 * (1 - 0.2)
+    assert soft.predicted_slow_rate() == model_a.first_order_slow_rate(4, 50, 0.06, j=j)
+    # the prediction is within 2 % of the exact mean slow rate (15 % off at the nominal p)
+    exact = float(np.mean(model_a.slow_eigenvalues(point.coupling())))
+    assert abs(point.predicted_slow_rate() / exact - 1) < 0.02
+
+
+def test_effective_parameters_record_the_rates_the_flow_uses():
+    balanced = StopGradFlow(n_per_class=20)
+    eff = balanced.effective_parameters()
+    assert (eff["nu"], eff["eta_x"], eff["eta_y"], eff["eta_W"]) == (1 / 20, 20.0, 1.0, 1.0)
+    assert balanced.nu == 1.0 and balanced.eta_x == 1.0  # the fields themselves are unused
+    assert {k: v for k, v in eff.items() if k not in ("nu", "eta_x")} == {
+        k: v for k, v in dataclasses.asdict(balanced).items() if k not in ("nu", "eta_x")}
+    custom = MeanFieldFlow(preset="custom", nu=0.5, eta_x=3.0)
+    assert custom.effective_parameters()["nu"] == 0.5
+    assert custom.effective_parameters()["eta_x"] == 3.0
+    unit = StopGradFlow(preset="unit-sum").effective_parameters()
+    assert (unit["nu"], unit["eta_x"]) == (1.0, 1.0)
+    a = FrustrationFlow(n_classes=4, n_per_class=5, normalisation="mean").effective_parameters()
+    assert a["normalisation"] == "mean" and a["nu"] == 1 / 20
+    assert TeacherStudentFlow().effective_parameters() == dataclasses.asdict(TeacherStudentFlow())
 
 
 def test_dead_precision_helper_is_gone():

@@ -183,7 +183,7 @@ def test_bad_input_names_the_parameter():
         ln.flip_labels(_classes(3, 3), 3, 1.0, mode="symmetric")
 
 
-# --- class-node kernel with separate common-mode and zero-sum steps (issue 15 §3) ---------
+# --- class-node kernel with separate common-mode and zero-sum steps ----------------------
 
 def _linear_encoder_gd(classes, labels, K, Phi, W0, Y0, steps, eta_theta, eta_y, nu):
     """Direct simulation: a linear encoder x_i = W phi_{c_i} (rigid inputs: every sample of

@@ -10,12 +10,13 @@ import pytest
 
 from analysis import d_min
 from minimal_models import stopgrad as B
-from simulations.flows import stopgrad as sgf
 from paper_repro.cli import main
+from simulations.flows import stopgrad as sgf
 from simulations.flows.meanfield import MeanFieldFlow
 from simulations.flows.stopgrad import StopGradFlow
-from simulations.sweep import SweepSpec, run_sweep
+from simulations.flows.stopgrad_state import FullState, ReducedState
 from simulations.flows.teacher_student import TeacherStudentFlow
+from simulations.sweep import SweepSpec, run_sweep
 
 SMALL = StopGradFlow(n_classes=3, n_per_class=4, dim=3, frustration=0.25, t_min=1e-2,
                      t_max=5.0, n_times=9, rtol=1e-11, atol=1e-13)
@@ -70,6 +71,11 @@ def test_teacher_student_sweep_conserves_qc_with_sg_only():
     assert int((ds["result"] != 0).sum()) == 0
     assert float(ds["QC_drift"].sel(student="head", alpha=1.0).max()) < 1e-9
     assert float(ds["QC_drift"].sel(student="plain", alpha=1.0).max()) > 1e-3
+    # the collapse ratio of the label embeddings, by the one definition of analysis.collapse
+    from analysis import collapse
+
+    np.testing.assert_array_equal(ds["collapse_ratio"].values,
+                                  np.asarray(collapse.collapse_ratio(ds["d_min"].values)))
 
 
 @pytest.mark.parametrize("call,match", [
@@ -98,7 +104,7 @@ def test_cli_refuses_bad_alpha_before_writing(tmp_path, capsys):
     assert not os.path.exists(store) and not os.listdir(tmp_path)
 
 
-# ------------------------------------------------------------ exact reduced state (issue 16)
+# ------------------------------------------------------------------------ exact reduced state
 
 REDUCIBLE = dataclasses.replace(SMALL, n_per_class=8)  # N = 24 > R + G d: the reduction pays
 HEADS = ("cross_shared", "sample_side_only", "shared_both_sg_label_branch")
@@ -134,12 +140,16 @@ def test_reduction_is_chosen_from_the_layout():
     # all rows distinct in effect (R d + G d^2 >= N d): the full state, whatever "auto" says
     tiny = StopGradFlow(n_classes=2, n_per_class=2, dim=4, frustration=0.5)
     assert not tiny.uses_reduction(tiny.layout([tiny]))
-    assert "S0" not in tiny.prepare(tiny.layout([tiny]))
+    assert isinstance(tiny.prepare(tiny.layout([tiny]))["state"], FullState)
     # F5: 10 distinct rows and 2 degrees for 200 samples
     f5 = StopGradFlow()
     layout = f5.layout([f5])
     assert (layout.n_groups, layout.n_degrees) == (10, 2) and f5.uses_reduction(layout)
-    inp = f5.prepare(layout)
-    assert inp["Xbar0"].shape == (10, 8) and inp["S0"].shape == (2, 8, 8)
+    state = f5.prepare(layout)["state"]
+    assert isinstance(state, ReducedState)
+    assert state.Xbar0.shape == (10, 8) and state.structure.S0.shape == (2, 8, 8)
+    # the layout decides, the static field can only opt out
+    none = dataclasses.replace(f5, reduction="none")
+    assert isinstance(none.prepare(layout)["state"], FullState)
     with pytest.raises(ValueError, match="reduction='half'"):
         StopGradFlow(reduction="half")

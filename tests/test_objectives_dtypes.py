@@ -20,6 +20,7 @@ from minimal_models.objectives import redundancy as rd
 from minimal_models.objectives import uniformity as un
 
 hj = importlib.import_module("minimal_models.objectives.hamjepa")
+hsr = importlib.import_module("minimal_models.objectives.hamsigreg")
 hs = importlib.import_module("minimal_models.objectives.hypersolid")
 # (importlib: the package may re-export the same-named functions)
 
@@ -38,7 +39,7 @@ def _objectives(dtype):
         "epps_pulley": lambda: (nm.epps_pulley(z1[:, 0]), {}),
         "sigreg": lambda: (nm.sigreg(z1, dirs), {}),
         "lejepa": lambda: nm.lejepa(views, dirs),
-        "ham_sigreg": lambda: (hj.ham_sigreg(views, dirs, kind="chain"), {}),
+        "ham_sigreg": lambda: (hsr.ham_sigreg(views, dirs, kind="chain"), {}),
         "hamjepa": lambda: hj.hamjepa(m, q, p, key=KEY),
         "mlp_hjepa": lambda: hj.mlp_hjepa(mm, q, p, key=KEY),
         "hypersolid": lambda: hs.hypersolid(views),
@@ -87,81 +88,3 @@ def test_import_does_not_enable_x64():
             "import jax.numpy as jnp; from minimal_models.objectives import redundancy as r; "
             "l, _ = r.vicreg(jnp.ones((3, 2)), jnp.zeros((3, 2))); assert l.dtype == jnp.float32")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
-
-
-def test_registry_names_and_kinds():
-    """One registry: every entry's function takes the positional arguments its ``kind`` names;
-    the package, its former ``catalog`` name, the encoder trainer and the label experiments
-    all read the same entries."""
-    import inspect
-
-    import minimal_models.objectives as objectives
-    from minimal_models.objectives import collapse_models as cm
-    from minimal_models.objectives import registry
-    from simulations.encoders import label_noise
-    from simulations.encoders import objectives as adapter
-
-    first = {"two_view": ["z1", "z2"], "predictor": ["p1", "p2", "z1", "z2"],
-             "views": ["views"], "views_key": ["views", "directions"],
-             "phase_space": ["module", "q", "p"], "single": ["x"], "label": ["X", "Y", "A"],
-             "label_head": ["X", "Y", "W", "A"]}
-    assert set(first) == set(registry.KINDS)
-    for name, obj in registry.OBJECTIVES.items():
-        assert obj.name == name
-        params = [n for n, prm in inspect.signature(obj.fn).parameters.items()
-                  if prm.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
-        assert params == first[obj.kind], name
-        assert (obj.init is not None) == (obj.kind == "phase_space"), name
-    assert registry.get_objective("vicreg").fn is rd.vicreg
-    assert registry.get_objective("model_b").fn is cm.model_b_loss
-    with pytest.raises(ValueError, match="objective="):
-        registry.get_objective("simclr")
-    # the same dict everywhere: no second registry
-    assert objectives.OBJECTIVES is registry.OBJECTIVES is objectives.catalog.OBJECTIVES
-    assert objectives.get_objective is registry.get_objective
-    for name, entry in adapter.OBJECTIVES.items():
-        assert entry is registry.OBJECTIVES[name]
-    # the names ``collapse-lab train --objective`` has always accepted
-    assert {"sigreg", "lejepa", "hamjepa", "mlp_hjepa", "hypersolid", "vicreg", "barlow_twins",
-            "nt_xent", "mmcr", "mcr2", "byol", "simsiam"} <= set(adapter.OBJECTIVES)
-    assert not {"koleo", "model_a", "model_b"} & set(adapter.OBJECTIVES)
-    assert label_noise.OBJECTIVES == ("model_a", "model_b")
-    assert registry.names_of_kind("label", "label_head") == label_noise.OBJECTIVES
-    with pytest.raises(ValueError, match="kinds"):
-        registry.names_of_kind("pair")
-
-
-@pytest.mark.slow
-def test_registry_calling_conventions():
-    """Every registered objective runs through the convention its ``kind`` names."""
-    from minimal_models.objectives import registry
-
-    rng = np.random.default_rng(0)
-    z1, z2 = (jnp.asarray(rng.normal(size=(6, 4)), jnp.float32) for _ in range(2))
-    q, p = (jnp.asarray(rng.normal(size=(2, 6, 2, 4)), jnp.float32) for _ in range(2))
-    A = jax.nn.one_hot(jnp.arange(6) % 3, 3, dtype=jnp.float32)
-    Y = jnp.asarray(rng.normal(size=(3, 4)), jnp.float32)
-    for name, obj in registry.OBJECTIVES.items():
-        if obj.kind == "two_view":
-            out = obj.fn(z1, z2)
-        elif obj.kind == "predictor":
-            out = obj.fn(z1, z2, z2, z1)
-        elif obj.kind == "views":
-            out = obj.fn(jnp.stack([z1, z2]))
-        elif obj.kind == "views_key":
-            out = obj.fn(jnp.stack([z1, z2]), key=KEY, num_slices=8)
-        elif obj.kind == "phase_space":
-            dim = 8 if name == "hamjepa" else 16
-            out = obj.fn(obj.init(KEY, dim=dim, hidden=8), q, p, key=KEY)
-        elif obj.kind in ("label", "label_head"):
-            # the minimal models' losses return the loss alone (they define gradient flows)
-            W = jnp.eye(4, dtype=jnp.float32)
-            loss = obj.fn(z1, Y, A) if obj.kind == "label" else obj.fn(z1, Y, W, A)
-            assert loss.dtype == jnp.float32 and np.isfinite(float(loss)), name
-            continue
-        else:
-            assert obj.kind == "single"
-            out = obj.fn(z1)
-        loss, logs = out
-        assert loss.dtype == jnp.float32 and np.isfinite(float(loss)), name
-        assert float(logs["loss"]) == float(loss), name

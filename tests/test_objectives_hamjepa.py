@@ -16,6 +16,7 @@ from minimal_models import symplectic
 from minimal_models.objectives import normality as nm
 
 hj = importlib.import_module("minimal_models.objectives.hamjepa")
+hsr = importlib.import_module("minimal_models.objectives.hamsigreg")
 # (importlib: the package may re-export the same-named functions)
 
 KEY = jax.random.PRNGKey(0)
@@ -165,7 +166,7 @@ def test_sqrt_h_matches_dense_matrix(kind, kw):
     kw = dict(kw)
     d = kw.pop("d", 8)
     z = np.random.default_rng(0).normal(size=(5, d))
-    got = np.asarray(hj.apply_sqrt_h(z, kind, **kw))
+    got = np.asarray(hsr.apply_sqrt_h(z, kind, **kw))
     np.testing.assert_allclose(got, z @ dense_sqrt_h(kind, d, **kw), atol=1e-12)
 
 
@@ -175,32 +176,32 @@ def test_ham_sigreg_is_sigreg_of_whitened_embeddings():
     for kind in ("identity", "diag", "chain"):
         ref = float(nm.sigreg(z @ (np.eye(8) if kind == "identity" else
                                    dense_sqrt_h(kind, 8)), a))
-        assert float(hj.ham_sigreg(z, a, kind=kind)) == pytest.approx(ref, rel=1e-10)
+        assert float(hsr.ham_sigreg(z, a, kind=kind)) == pytest.approx(ref, rel=1e-10)
     views = np.stack([z, 2 * z])
-    mean = 0.5 * (float(hj.ham_sigreg(z, a)) + float(hj.ham_sigreg(2 * z, a)))
-    assert float(hj.ham_sigreg(views, a)) == pytest.approx(mean, rel=1e-12)
+    mean = 0.5 * (float(hsr.ham_sigreg(z, a)) + float(hsr.ham_sigreg(2 * z, a)))
+    assert float(hsr.ham_sigreg(views, a)) == pytest.approx(mean, rel=1e-12)
 
 
 def test_ham_sigreg_loss_reduces_to_lejepa_for_identity():
     views = np.random.default_rng(2).normal(size=(2, 10, 6))
     a = np.random.default_rng(3).normal(size=(6, 4))
     for comp in ("hamjepa", "convex"):
-        got, logs = hj.ham_sigreg_loss(views, a, kind="identity", composition=comp)
+        got, logs = hsr.ham_sigreg_loss(views, a, kind="identity", composition=comp)
         want, wlogs = nm.lejepa(views, a, composition=comp)
         assert float(got) == pytest.approx(float(want), rel=1e-12)
         assert float(logs["ham_sigreg"]) == pytest.approx(float(wlogs["sigreg"]), rel=1e-12)
-    _, logs = hj.ham_sigreg_loss(views, a)          # chain H: a different regulariser value
+    _, logs = hsr.ham_sigreg_loss(views, a)          # chain H: a different regulariser value
     assert float(logs["ham_sigreg"]) == pytest.approx(
         float(nm.sigreg_views(views @ dense_sqrt_h("chain", 6), a)), rel=1e-10)
 
 
 def test_ham_sigreg_bad_options():
     with pytest.raises(ValueError, match="kind"):
-        hj.apply_sqrt_h(np.ones((2, 4)), "learnable")
+        hsr.apply_sqrt_h(np.ones((2, 4)), "learnable")
     with pytest.raises(ValueError, match="h\\*w\\*d_f"):
-        hj.apply_sqrt_h(np.ones((2, 8)), "grid_chain", h=2, w=2, d_f=3)
+        hsr.apply_sqrt_h(np.ones((2, 8)), "grid_chain", h=2, w=2, d_f=3)
     with pytest.raises(ValueError, match="beta"):
-        hj.apply_sqrt_h(np.ones((2, 8)), "chain", beta=1.5)
+        hsr.apply_sqrt_h(np.ones((2, 8)), "chain", beta=1.5)
 
 
 # ----------------------------------------------------------------------------- predictor
@@ -447,9 +448,9 @@ def test_cifar_preset_is_the_functions_default_and_mlp_hjepa_shares_the_loss_key
     for k, v in hj.HAMJEPA_PRESETS["cifar"].items():
         assert sig[k] == v, k
     # MLP-HJEPA takes exactly HamJEPA's loss keywords (not the leapfrog's)
-    assert set(hj._LOSS_DEFAULTS) == set(sig) - {"module", "q", "p", "dt", "n_steps",
-                                                  "base_coeff", "residual_scale"}
-    assert all(hj._LOSS_DEFAULTS[k] == sig[k] for k in hj._LOSS_DEFAULTS)
+    assert set(hj.PHASE_SPACE_DEFAULTS) == set(sig) - {"module", "q", "p", "dt", "n_steps",
+                                                        "base_coeff", "residual_scale"}
+    assert all(hj.PHASE_SPACE_DEFAULTS[k] == sig[k] for k in hj.PHASE_SPACE_DEFAULTS)
     assert hj.projection_key.__kwdefaults__["refresh"] == hj.LOGDET_REFRESH == 16
 
 
@@ -462,8 +463,8 @@ def test_preset_by_name():
 
 @pytest.mark.parametrize("bidirectional", [True, False])
 def test_energy_term_averages_both_directions(bidirectional):
-    """With energy_weight w the loss gains w * 1/2 (e_ab + e_ba) (bidirectional, issue 15 §5)
-    or w * e_ab, e_xy = mean (H(Phi(s_x)) - H(s_x))^2 with the prediction of each direction."""
+    """With energy_weight w the loss gains w * 1/2 (e_ab + e_ba) (bidirectional, as the
+    author's code) or w * e_ab, e_xy = mean (H(Phi(s_x)) - H(s_x))^2 with the prediction of each direction."""
     m = hj.init_hamjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
     q, p = phase_views()
     # a coarse step (dt = 0.8) so that leapfrog's energy error is far from round-off

@@ -116,8 +116,11 @@ def test_coincident_pair_adds_r_to_the_p_with_finite_zero_gradient():
     assert float(jnp.max(jnp.abs(g))) == 0.0
 
 
-def test_single_image_batch_has_no_repulsion_and_finite_gradient():
-    z = jnp.ones((2, 1, 3))                            # one class: no cross-image pairs
+def test_single_image_batch_is_refused_separated_images_do_not_repel():
+    # one image has no cross-image pairs: a repulsion loss cannot score it
+    with pytest.raises(ValueError, match=r"hypersolid needs a batch of N >= 2 samples, got N=1"):
+        hs.hypersolid(jnp.ones((2, 1, 3)))
+    z = jnp.stack([jnp.array([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0]])] * 2)  # farther apart than r
     loss, logs = hs.hypersolid(z)
     assert float(logs["rep"]) == 0.0 and float(logs["frac_violating"]) == 0.0
     g = jax.grad(lambda x: hs.hypersolid(x)[0])(jnp.zeros((2, 3, 3)))   # all at the origin

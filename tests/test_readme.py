@@ -100,7 +100,8 @@ def _shrink(argv: list[str]) -> list[str]:
 
 
 def test_every_command_line_parses():
-    from paper_repro.cli import build_parser, parse_assignment
+    from paper_repro.cli import build_parser
+    from paper_repro.user_input import parse_assignment
     from paper_repro.registry import FIGURES, SWEEPS
 
     for line in CLI_LINES:
@@ -138,6 +139,9 @@ def test_command_line_runs(line, tmp_path, monkeypatch, capsys):
             tmp_path / "out")
         report = (outdir / "report.md").read_text()
         assert (outdir / f"{shrunk[1]}.png").exists() and "**FAIL**" not in report
+    elif args[0] == "sweep" and "--show" in args:
+        assert "grid:" in out and "estimated wall time" in out
+        assert not (tmp_path / "out").exists()  # shown, not run
     elif args[0] == "sweep":
         ds = xr.load_dataset(tmp_path / "out" / "sweeps" / f"{args[1]}.nc")
         assert int((ds["result"] != 0).sum()) == 0
@@ -173,7 +177,7 @@ def test_script_lines_name_existing_scripts(line):
 
 def test_readme_full_reproduction_time_is_the_configs_sum():
     """The README states the full-mode time of `repro all` as the sum of the configs' own
-    estimates (issue 17: it once claimed "a few minutes" for about four hours)."""
+    estimates (it once claimed "a few minutes" for about four hours)."""
     from paper_repro.registry import runtime_table
 
     times = runtime_table()

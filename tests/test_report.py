@@ -3,6 +3,8 @@ from all of them, a netCDF data file beside each figure, findings apart from che
 
 import json
 import math
+import time
+from pathlib import Path
 
 import matplotlib
 
@@ -16,14 +18,15 @@ import xarray as xr  # noqa: E402
 from paper_repro import registry  # noqa: E402
 from paper_repro.base import Check, FigureConfig, FigureResult, Finding  # noqa: E402
 from paper_repro.cli import main  # noqa: E402
+from paper_repro.figure_data import write_figure_data  # noqa: E402
 from paper_repro.report import (load_sections, make_section, render_report,  # noqa: E402
-                                write_figure_data, write_report)
+                                write_report)
 
 
 def _config(name, run=None):
     return FigureConfig(name, "Test paper (arXiv:0000.00000)", f"title of {name}",
-                        "RECONSTRUCTION", f"what {name} shows", "quick ~1 s, full ~2 s",
-                        run or (lambda quick: None))
+                        "RECONSTRUCTION", f"what {name} shows", quick_s=1.0, full_s=2.0,
+                        run=run or (lambda quick: None))
 
 
 FINDINGS = [Finding("a beats b on kNN", "reproduced", 0.031, (0.01, 0.05), 0.004, 0.01, 5,
@@ -185,9 +188,9 @@ def test_repro_all_shows_progress_and_writes_after_each_figure(tmp_path, monkeyp
 def test_long_figure_prints_elapsed_time(tmp_path, monkeypatch, capsys):
     import time
 
-    import paper_repro.cli as cli
+    import paper_repro.repro as repro
 
-    monkeypatch.setattr(cli, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(repro, "HEARTBEAT_S", 0.05)
     monkeypatch.setitem(registry.FIGURES, "FAKE_slow", _config(
         "FAKE_slow", lambda quick: time.sleep(0.5) or _result(1, 0)))
     assert main(["repro", "FAKE_slow", "--quick", "--out", str(tmp_path)]) == 0
@@ -201,3 +204,47 @@ def test_dataset_netcdf_cannot_hold_falls_back_to_the_checks(tmp_path):
                              quick=True)
     root = xr.load_dataset(path)
     assert list(root["passed"].values) == [1, 1] and "dataset_not_written" in root.attrs
+
+
+# ------------------------------------------------------------------ concurrent writers
+
+_WRITER = """
+import sys, time, os
+from paper_repro.base import Check, FigureConfig, FigureResult
+from paper_repro.report import make_section, write_report
+
+out, tag, go = sys.argv[1], sys.argv[2], sys.argv[3]
+while not os.path.exists(go):  # both writers start together
+    time.sleep(0.005)
+for i in range(40):
+    name = f"{tag}_{i:02d}"
+    config = FigureConfig(name, "p", "t", "RECONSTRUCTION", "d", quick_s=1.0, full_s=1.0,
+                          run=lambda quick: None)
+    result = FigureResult(None, [Check("q", 1.0, 1.0)])
+    write_report(out, [make_section(config, result, 0.1, [], quick=True)])
+"""
+
+
+def test_two_processes_writing_one_report_keep_every_section(tmp_path):
+    """Two processes each merging 40 sections into one folder at the same time: the lock
+    around read-merge-write keeps all 80 (without it, one writer's merge overwrote the
+    other's sections)."""
+    import os
+    import subprocess
+    import sys
+
+    go = tmp_path / "go"
+    out = tmp_path / "out"
+    out.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(out), tag, str(go)], env=env)
+             for tag in ("A", "B")]
+    time.sleep(0.5)
+    go.touch()
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    sections = load_sections(str(out))
+    assert len(sections) == 80
+    assert sorted(sections) == sorted(f"{t}_{i:02d}" for t in "AB" for i in range(40))
+    text = (out / "report.md").read_text()
+    assert text.count("\n## ") == 80
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]  # no lock left

@@ -1,6 +1,7 @@
 """Paired-seed decisions (analysis.stats): each test against scipy.stats or a hand-computed
-textbook case, hypothesis properties of Holm and of the decision rule, and a planted effect
-in a synthetic 5-seed table that flips the decision."""
+textbook case, hypothesis properties of Holm and of the decision rule, a planted effect in a
+synthetic 5-seed table that flips the decision, and A/A nulls that must never be decided
+"reproduced" or "opposite".  The sign-flip test itself: tests/test_sign_flip.py."""
 
 import numpy as np
 import pytest
@@ -86,21 +87,34 @@ def test_holm_properties(p):
 
 # --- TOST ------------------------------------------------------------------------------
 
+def _one_sample_sign_flip(d, alternative):
+    return sps.permutation_test((d,), lambda x, axis: np.mean(x, axis=axis),
+                                permutation_type="samples", vectorized=True,
+                                n_resamples=np.inf, alternative=alternative).pvalue
+
+
 @pytest.mark.parametrize("seed", RNG_CASES)
 @pytest.mark.parametrize("delta", [0.2, 0.5, 1.5])
 def test_tost_is_the_larger_of_two_one_sample_tests(seed, delta):
     a, b = _pair(seed, n=8, shift=0.1, noise=0.5)
     d = a - b
-    lo = sps.ttest_1samp(d, -delta, alternative="greater").pvalue
-    hi = sps.ttest_1samp(d, delta, alternative="less").pvalue
+    lo = _one_sample_sign_flip(d + delta, "greater")
+    hi = _one_sample_sign_flip(d - delta, "less")
     np.testing.assert_allclose(stats.tost(a, b, delta=delta), max(lo, hi), rtol=1e-10)
 
 
 def test_tost_zero_variance():
+    # identical differences: each one-sided test reaches at most 2^-n (= 1/8), never 0
     b = np.array([0.2, 0.4, 0.6])
-    assert stats.tost(b + 0.01, b, delta=0.02) == 0.0
+    assert stats.tost(b + 0.01, b, delta=0.02) == 0.125
     assert stats.tost(b - 0.03, b, delta=0.02) == 1.0
-    assert stats.tost(b, b, delta=0.02) == 0.0
+    assert stats.tost(b, b, delta=0.02) == 0.125
+
+
+def test_tost_is_at_least_one_half_when_the_effect_reaches_delta():
+    a, b = _pair(2, n=8, shift=0.6, noise=0.1)
+    assert np.mean(a - b) >= 0.5
+    assert stats.tost(a, b, delta=0.5) >= 0.5 and stats.tost(b, a, delta=0.5) >= 0.5
 
 
 # --- bootstrap -------------------------------------------------------------------------
@@ -145,13 +159,7 @@ def test_bootstrap_is_seeded_and_degenerate_case_is_a_point():
     assert stats.bootstrap_ci(base + 0.05, base) == pytest.approx((0.05, 0.05))
 
 
-# --- delta_min and decisions -----------------------------------------------------------
-
-def test_default_delta_min_is_five_percent_of_error_with_a_floor():
-    assert stats.default_delta_min(0.80) == pytest.approx(0.015)  # 0.05 * 0.2 = 0.01 < floor
-    assert stats.default_delta_min(0.40) == pytest.approx(0.03)
-    assert stats.default_delta_min(0.0) == pytest.approx(0.05)
-
+# --- decisions ---------------------------------------------------------------------------
 
 def _table(effect, noise, n=5, seed=0):
     """A synthetic paired-seed table: per-seed baseline accuracies with a large seed spread
@@ -165,7 +173,7 @@ def _table(effect, noise, n=5, seed=0):
 
 
 def test_planted_effect_flips_the_decision():
-    delta = stats.default_delta_min(0.80)  # 0.015
+    delta = 0.015  # fixed before the run: 1.5 accuracy points
     assert stats.decide(*_table(0.05, 0.01), delta_min=delta) == "reproduced"
     assert stats.decide(*_table(-0.05, 0.01), delta_min=delta) == "opposite"
     assert stats.decide(*_table(0.0, 0.002), delta_min=delta) == "equivalent"
@@ -196,42 +204,94 @@ def test_swapping_a_and_b_turns_reproduced_into_opposite(seed, effect, noise):
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 8), shift=st.floats(-1, 1),
        noise=st.floats(0.01, 1.0), delta=st.floats(0.01, 1.0))
-def test_decision_is_one_of_four_and_swap_is_consistent(seed, n, shift, noise, delta):
+def test_decision_is_one_of_five_and_swap_is_consistent(seed, n, shift, noise, delta):
     a, b = _pair(seed, n=n, shift=shift, noise=noise)
     fwd, back = stats.decide(a, b, delta_min=delta), stats.decide(b, a, delta_min=delta)
     assert fwd in stats.DECISIONS and back in stats.DECISIONS
-    if fwd == "reproduced":
-        assert back == "opposite"
-    if fwd == "equivalent":  # TOST is symmetric; only a small significant gain flips it
-        p_gain = stats.paired_test(a, b)[1]
-        assert back == ("opposite" if p_gain < 0.05 else "equivalent")
+    # the sign-flip null is symmetric and both directions need |effect| >= delta_min, so
+    # swapping a and b mirrors the decision exactly
+    mirror = {"reproduced": "opposite", "opposite": "reproduced"}
+    assert back == mirror.get(fwd, fwd)
+    assert (fwd == stats.NOT_ENOUGH_SEEDS) == (n < 5)
 
 
 def test_zero_variance_decisions():
-    b = np.array([0.7, 0.8, 0.75])
+    # identical per-seed differences are decided by the exact test (p = 1/32), never p = 0
+    b = np.array([0.7, 0.8, 0.75, 0.72, 0.78])
     assert stats.decide(b + 0.02, b, delta_min=0.015) == "reproduced"
-    assert stats.decide(b - 0.001, b, delta_min=0.015) == "opposite"
+    assert stats.decide(b - 0.02, b, delta_min=0.015) == "opposite"
+    # a significant but negligible loss is not "opposite": it lies within the margin
+    assert stats.decide(b - 0.001, b, delta_min=0.015) == "equivalent"
     assert stats.decide(b + 0.01, b, delta_min=0.015) == "equivalent"
     assert stats.decide(b, b, delta_min=0.015) == "equivalent"
+    # three seeds: p >= 1/8 whatever the data, so nothing can be decided
+    b3 = b[:3]
+    for a3 in (b3 + 0.02, b3 - 0.02, b3 + 6 / 360, b3):
+        assert stats.decide(a3, b3, delta_min=0.015) == stats.NOT_ENOUGH_SEEDS
+
+
+def test_identical_gain_on_three_seeds_is_not_a_reproduction():
+    # accuracies in steps of 1/360: the same +6/360 on every seed used to give p = 0
+    b = np.array([300, 310, 305]) / 360
+    rec = stats.claim_record(b + 6 / 360, b, delta_min=0.01)
+    assert rec["p"] == 0.125 and rec["p_floor"] == 0.125
+    assert rec["decision"] == stats.NOT_ENOUGH_SEEDS
+    assert stats.decide(b[:2] + 6 / 360, b[:2], delta_min=0.01) == stats.NOT_ENOUGH_SEEDS
+
+
+def _aa_decisions(n_nulls=400, n=5, sd=0.01, delta_min=0.05):
+    rng = np.random.default_rng(2024)
+    out = []
+    for _ in range(n_nulls):
+        a = 0.8 + sd * rng.standard_normal(n)
+        b = 0.8 + sd * rng.standard_normal(n)
+        out.append(stats.decide(a, b, delta_min=delta_min))
+    return out
+
+
+def test_aa_nulls_are_never_reproduced_or_opposite():
+    # the same method under two seed sets: a significant -0.009 (sd 0.01, 5 seeds) must not
+    # be "opposite" when the pre-registered effect is 0.05
+    seen = _aa_decisions()
+    assert seen.count("reproduced") == 0 and seen.count("opposite") == 0
+    assert seen.count("equivalent") > 350
+
+
+def test_planted_effect_is_detected_and_its_mirror_is_opposite():
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        b = 0.8 + 0.01 * rng.standard_normal(5)
+        a = b + 0.08 + 0.005 * rng.standard_normal(5)  # every seed gains >= delta_min
+        assert stats.decide(a, b, delta_min=0.05) == "reproduced"
+        assert stats.decide(b, a, delta_min=0.05) == "opposite"
 
 
 def test_claim_records_apply_holm_over_the_claims():
-    strong = _table(0.05, 0.01, seed=1)
-    weak = _table(0.03, 0.03, seed=2)  # t = 0.03/(0.03/sqrt 5) = 2.24: p = 0.044
+    # 7 seeds: Holm over 3 claims can reach 3/128 < 0.05 (5 seeds could not: 3/32)
+    strong = _table(0.05, 0.01, n=7, seed=1)  # every seed gains: p = 1/128
+    weak = _table(0.02, 0.02, n=7, seed=1)  # 4 of 128 patterns reach it: p = 1/32
     alone = stats.claim_record(*weak, delta_min=0.015, name="weak", paper=0.05)
     assert alone["decision"] == "reproduced" and alone["paper"] == 0.05
-    assert alone["p"] == pytest.approx(sps.ttest_rel(*weak, alternative="greater").pvalue)
+    assert alone["p"] == pytest.approx(1 / 32) == stats.sign_flip_test(*weak)
+    assert alone["test"] == "exact sign-flip (all 128 patterns)"
+    # the t-test is reported beside the decision
+    assert alone["p_t"] == pytest.approx(sps.ttest_rel(*weak, alternative="greater").pvalue)
+    assert alone["t"] == pytest.approx(sps.ttest_rel(*weak).statistic)
     assert alone["ci_low"] < alone["effect"] < alone["ci_high"]
-    assert alone["effect"] == pytest.approx(0.03) and alone["n"] == 5
-    null = _table(0.0, 0.05, seed=3)
-    rows = stats.decide_claims({"strong": (*strong, 0.015), "weak": (*weak, 0.015),
-                                "null": (*null, 0.015)})
+    assert alone["effect"] == pytest.approx(0.02) and alone["n"] == 7
+    null = _table(0.0, 0.05, n=7, seed=3)
+    claims = {"strong": (*strong, 0.015), "weak": (*weak, 0.015), "null": (*null, 0.015)}
+    rows = stats.decide_claims(claims)
     assert [r["name"] for r in rows] == ["strong", "weak", "null"]
     assert [r["decision"] for r in rows] == ["reproduced", "unresolved", "unresolved"]
     # Holm: the smallest p x 3, the middle one x 2 (the weak claim is no longer significant)
-    assert rows[0]["p"] == pytest.approx(3 * rows[0]["p_raw"])
+    assert rows[0]["p"] == pytest.approx(3 * rows[0]["p_raw"]) == pytest.approx(3 / 128)
     assert rows[1]["p"] == pytest.approx(2 * rows[1]["p_raw"])
     assert rows[1]["p"] > 0.05 > rows[1]["p_raw"]
+    assert all(r["p_floor"] == pytest.approx(3 / 128) for r in rows)
+    # the same three claims on 5 seeds: no outcome could survive Holm, and the record says so
+    five = {k: (a[:5], b[:5], dm) for k, (a, b, dm) in claims.items()}
+    assert {r["decision"] for r in stats.decide_claims(five)} == {stats.NOT_ENOUGH_SEEDS}
 
 
 def test_format_claim_prints_decision_effect_ci_and_paper():
@@ -265,7 +325,13 @@ def test_bad_input_names_the_parameter():
         stats.holm([0.1, 1.2])
     with pytest.raises(ValueError, match="method"):
         stats.bootstrap_ci(a, b, method="basic")
-    with pytest.raises(ValueError, match="baseline_accuracy"):
-        stats.default_delta_min(80.0)
+    # delta_min is a number fixed before the run: nothing infinite, NaN or non-numeric
+    for bad in (np.inf, np.nan, 0.0, None, "0.02"):
+        with pytest.raises(ValueError, match="delta_min"):
+            stats.decide(a, b, delta_min=bad)
+        with pytest.raises(ValueError, match="delta_min"):
+            stats.decide_claims({"c": (a, b, bad)})
+    with pytest.raises(ValueError, match="n_draws"):
+        stats.decide(np.ones(13), np.zeros(13), delta_min=0.1, n_draws=5)
     with pytest.raises(ValueError, match="claims"):
         stats.decide_claims({})

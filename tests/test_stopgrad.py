@@ -252,3 +252,40 @@ def test_reduction_is_the_full_model_on_the_separation_axis():
         np.testing.assert_allclose(full["X"][2 * n:], 0.0, atol=1e-14)
     Q = B.invariant_Q(X, Y, W)
     assert e @ Q @ e == pytest.approx(2 * B.two_class_invariant((v, u, w), n), rel=1e-14)
+
+
+def test_link_share_and_class_difference_Q0_closed_forms():
+    # hard K = 2 with f frustrated samples per class: rho = 2f/(n + f)
+    n, p = 10, 0.3
+    A = coupling.coupling_matrix(2, n, p)
+    f = coupling.frustrated_count(n, p)
+    rho = coupling.frustrated_link_share(A, coupling.sample_classes(2, n))
+    assert rho == pytest.approx(2 * f / (n + f), rel=1e-14)
+    # K = 2: Q0 = e^T Q e / 2 along the unit class-mean difference e
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 3))
+    classes = np.repeat([0, 1], 4)
+    M = rng.standard_normal((3, 3))
+    Q = M @ M.T
+    e = X[classes == 1].mean(0) - X[classes == 0].mean(0)
+    e /= np.linalg.norm(e)
+    assert B.class_difference_Q0(Q, X, classes, 2) == pytest.approx(0.5 * e @ Q @ e)
+
+
+def test_state_checks_are_one_definition_for_both_state_forms():
+    """validate_state (full flow) and reduced_initial_state (reduced flow) check X, Y, W with
+    the same function, each naming its own arrays."""
+    from minimal_models import stopgrad_reduced as RB
+
+    A = coupling.coupling_matrix(2, 3, 0.34)
+    rng = np.random.default_rng(0)
+    X, Y, W = rng.standard_normal((6, 2)), rng.standard_normal((2, 2)), np.eye(2)
+    groups = RB.reduce_coupling(A)
+    for bad, name in (((X[:-1], Y, W), "X"), ((X, Y[:, :1], W), "Y"), ((X, Y, np.eye(3)), "W"),
+                      ((np.where(X > 0, np.nan, X), Y, W), "X")):
+        with pytest.raises(ValueError, match=rf"^{name}\b"):
+            B.validate_state(A, *bad)
+        with pytest.raises(ValueError, match=rf"^{name}0\b"):
+            RB.reduced_initial_state(groups, *bad)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, d\) = \(6, d\)"):
+        B.validate_embeddings(X[:2], Y, W, n_samples=6, n_classes=2)

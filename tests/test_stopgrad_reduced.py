@@ -1,4 +1,4 @@
-"""Exact reduced state of Model B (minimal_models.stopgrad_reduced; issue 16 §1): the row-mean +
+"""Exact reduced state of Model B (minimal_models.stopgrad_reduced): the row-mean +
 propagator flow equals the full flow of minimal_models.stopgrad for every head, alpha and
 pairing; the per-sample reconstruction reproduces X, Y, W, the loss and Q; couplings with all
 rows distinct are refused."""
@@ -49,7 +49,6 @@ def integrate_reduced(groups, X, Y, W, ts, *, head="cross_shared", train_W=True,
                       n_groups=None, n_degrees=None, **rates):
     s0, structure = RB.reduced_initial_state(groups, X, Y, W, n_groups=n_groups,
                                              n_degrees=n_degrees)
-    args = dict(structure, alpha=alpha, **rates)
     z0, layout = _flatten(s0)
 
     calls = [0]
@@ -58,7 +57,8 @@ def integrate_reduced(groups, X, Y, W, ts, *, head="cross_shared", train_W=True,
         calls[0] += 1  # a wrong field can make the flow stiff: fail fast instead of hanging
         if calls[0] > MAX_FEV:
             raise RuntimeError(f"reduced solve exceeded {MAX_FEV} evaluations")
-        v = RB.reduced_vector_field(t, _unflatten(z, layout), args, head=head, train_W=train_W)
+        v = RB.reduced_vector_field(structure, _unflatten(z, layout), alpha=alpha, head=head,
+                                    train_W=train_W, **rates)
         return _flatten(v)[0]
 
     sol = solve_ivp(rhs, (0.0, ts[-1]), z0, method="DOP853", rtol=1e-12, atol=1e-12, t_eval=ts)
@@ -140,7 +140,7 @@ def test_all_distinct_rows_are_refused_and_the_opt_out_stays_exact():
 
 def test_grouping_matches_rows_and_f5_state_size():
     """F5 coupling (K = 4, n = 50, d = 8, hard, p = 0.1): 4 consistent rows + the unordered
-    partner pairs, degrees {1, 2}; issue 16 counts 10 + 4 + 1 + 2 blocks = 304 numbers."""
+    partner pairs, degrees {1, 2}: 10 + 4 + 1 + 2 blocks of d or d^2 = 304 numbers."""
     A = coupling.coupling_matrix(4, 50, 0.1, seed=0)
     groups = RB.reduce_coupling(A)
     assert np.array_equal(groups.coupling(), A)
@@ -158,7 +158,7 @@ def test_initial_state_is_reconstructed_and_padding_changes_nothing():
     s0, structure = RB.reduced_initial_state(groups, X, Y, W)
     assert np.max(np.abs(RB.reconstruct(s0, structure)["X"] - X)) <= 1e-14
     for r in range(groups.n_groups):  # deviations sum to zero in each group
-        assert np.max(np.abs(structure["D0"][groups.group == r].sum(axis=0))) <= 1e-13
+        assert np.max(np.abs(structure.D0[groups.group == r].sum(axis=0))) <= 1e-13
     kw = dict(alpha=0.5, head="cross_shared", **RATES)
     plain, _, _ = integrate_reduced(groups, X, Y, W, TS, **kw)
     padded, zs, _ = integrate_reduced(groups, X, Y, W, TS, n_groups=groups.n_groups + 3,
@@ -180,7 +180,7 @@ def test_bad_input_raises():
         RB.reduce_coupling(-A)
     s0, structure = RB.reduced_initial_state(groups, X, Y, W)
     with pytest.raises(ValueError, match="head"):
-        RB.reduced_vector_field(0.0, s0, dict(structure, alpha=1.0, **RATES), head="nope")
+        RB.reduced_vector_field(structure, s0, alpha=1.0, **RATES, head="nope")
 
 
 def test_jit_and_vmap_match_numpy():
@@ -188,13 +188,12 @@ def test_jit_and_vmap_match_numpy():
     s0, structure = RB.reduced_initial_state(RB.reduce_coupling(A), X, Y, W)
     rng = np.random.default_rng(1)
     s0["U"] = s0["U"] + 0.1 * rng.standard_normal(s0["U"].shape)
-    args = {k: structure[k] for k in ("rows", "counts", "degrees", "S0")}
     alphas = np.array([0.0, 0.3, 1.0])
     for head in B.HEADS:
         field = jax.jit(functools.partial(RB.reduced_vector_field, head=head))
-        batched = jax.vmap(lambda a: field(0.0, s0, dict(args, alpha=a, **RATES)))(alphas)
+        batched = jax.vmap(lambda a: field(structure, s0, alpha=a, **RATES))(alphas)
         for j, a in enumerate(alphas):
-            ref = RB.reduced_vector_field(0.0, s0, dict(args, alpha=a, **RATES), head=head)
+            ref = RB.reduced_vector_field(structure, s0, alpha=a, **RATES, head=head)
             for k in ref:
                 assert isinstance(batched[k], jnp.ndarray)
                 np.testing.assert_allclose(batched[k][j], ref[k], rtol=1e-12, atol=1e-12)
@@ -231,7 +230,7 @@ def test_reduced_velocity_is_the_full_velocity_of_the_reconstruction(case):
     s0, structure = RB.reduced_initial_state(groups, X, Y, W)
     s = dict(s0, U=s0["U"] + 0.3 * rng.standard_normal(s0["U"].shape))
     head = kw.pop("head")
-    v = RB.reduced_vector_field(0.0, s, dict(structure, **kw), head=head)
+    v = RB.reduced_vector_field(structure, s, **kw, head=head)
     rec = RB.reconstruct(s, structure)
     ref = B.vector_field(A, rec, head=head, **kw)
     dX = RB.reconstruct({"Xbar": v["Xbar"], "U": v["U"], "Y": v["Y"], "W": v["W"]}, structure)

@@ -1,4 +1,4 @@
-"""Issue 17 §1, §2, §4: nothing lost, nothing silent.
+"""The sweep store: nothing lost, nothing silent.
 
 A damaged store (chunk files deleted, truncated, corrupted; flags garbled) is detected and
 recomputed, or refused with the file named; grids are sets; a sweep that cannot fit is refused
@@ -16,8 +16,9 @@ import xarray as xr
 from simulations.flows import FrustrationFlow, StopGradFlow
 
 from simulations.sweep import SweepSpec, open_sweep, run_sweep
+from simulations.sweep import budget, chunks, run
 from simulations.sweep import store as store_mod
-from simulations.sweep import engine as sweep_mod
+from simulations.sweep.plan import plan_of
 
 SMALL = FrustrationFlow(n_per_class=4, dim=2, n_times=4, t_max=10.0, solver="closed_form")
 SPEC = SweepSpec("integrity", SMALL, axes=[("frustration", (0.0, 0.1, 0.2, 0.3)),
@@ -136,7 +137,7 @@ def test_duplicate_axis_values_are_refused(values):
      3)])
 def test_chunk_count_without_planning_equals_the_plan(axes, chunk_size):
     spec = SweepSpec("count", SMALL, axes=axes, chunk_size=chunk_size)
-    assert spec.n_chunks == len(sweep_mod._plan(spec).chunks)
+    assert spec.n_chunks == len(plan_of(spec).chunks)
 
 
 def test_coordinates_are_unique(reference):
@@ -151,8 +152,8 @@ def test_coordinates_are_unique(reference):
 def machine_64gib(monkeypatch):
     """A fixed machine (64 GiB for the host and for a chunk), so refusals do not depend on
     what the test machine has free."""
-    monkeypatch.setattr(sweep_mod, "_available_memory", lambda: 64 << 30)
-    monkeypatch.setattr(sweep_mod, "_device_memory", lambda: 64 << 30)
+    monkeypatch.setattr(budget, "host_available_bytes", lambda: 64 << 30)
+    monkeypatch.setattr(budget, "available_bytes", lambda: (64 << 30, "a chunk's device"))
 
 
 def _refused_fast(spec, tmp_path, match="too large for this machine"):
@@ -168,7 +169,7 @@ def _refused_fast(spec, tmp_path, match="too large for this machine"):
 def test_model_a_too_many_samples_is_refused_before_compiling(tmp_path, monkeypatch,
                                                               machine_64gib):
     compiled = []
-    monkeypatch.setattr(sweep_mod._ChunkFunction, "__call__",
+    monkeypatch.setattr(chunks.ChunkFunction, "__call__",
                         lambda *a: compiled.append(1))
     spec = SweepSpec("bigA", dataclasses.replace(SMALL, n_per_class=100_000, solver="ode"),
                      axes=[("n_classes", (2, 4))], chunk_size=16)
@@ -187,8 +188,8 @@ def test_model_b_too_many_times_is_refused(tmp_path, machine_64gib):
 def test_huge_grid_is_refused_without_building_every_point(tmp_path, monkeypatch,
                                                           machine_64gib):
     built = []
-    monkeypatch.setattr(sweep_mod, "_Runner", lambda *a, **k: built.append(1))
-    # the issue's case: 5,000,500 points of Model A at 2,000 output times
+    monkeypatch.setattr(run, "Runner", lambda *a, **k: built.append(1))
+    # 5,000,500 points of Model A at 2,000 output times: a grid no machine here can hold
     spec = SweepSpec("huge", dataclasses.replace(SMALL, n_times=2000),
                      axes=[("frustration", tuple(np.linspace(0, 1, 5_000_500)))])
     error, elapsed = _refused_fast(spec, tmp_path)
@@ -203,16 +204,16 @@ def test_chunk_size_can_be_overridden_by_name():
 
 
 def test_the_estimate_follows_the_machine(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep_mod, "_available_memory", lambda: 1_000)
-    monkeypatch.setattr(sweep_mod, "_device_memory", lambda: 10 ** 12)
+    monkeypatch.setattr(budget, "host_available_bytes", lambda: 1_000)
+    monkeypatch.setattr(budget, "available_bytes", lambda: (10 ** 12, "device"))
     _refused_fast(SPEC, tmp_path, match="of memory is available")
-    monkeypatch.setattr(sweep_mod, "_available_memory", lambda: 10 ** 12)
-    monkeypatch.setattr(sweep_mod, "_device_memory", lambda: 1_000)
+    monkeypatch.setattr(budget, "host_available_bytes", lambda: 10 ** 12)
+    monkeypatch.setattr(budget, "available_bytes", lambda: (1_000, "device"))
     _refused_fast(SPEC, tmp_path, match="available for a chunk; lower chunk_size")
 
 
 def test_large_runs_print_their_estimate(capsys, monkeypatch):
-    monkeypatch.setattr(sweep_mod, "_LARGE", 1)
+    monkeypatch.setattr(budget, "_LARGE", 1)
     run_sweep(SPEC, progress=True)
     assert "sweep estimate: 8 points in chunks of 2" in capsys.readouterr().err
 
@@ -220,7 +221,7 @@ def test_large_runs_print_their_estimate(capsys, monkeypatch):
 def test_lock_is_taken_before_setup(tmp_path, monkeypatch):
     store = str(tmp_path / "locked.zarr")
     setup = []
-    monkeypatch.setattr(sweep_mod, "_setup", lambda *a: setup.append(1))
+    monkeypatch.setattr(run, "_setup", lambda *a: setup.append(1))
     with store_mod.store_lock(store):
         with pytest.raises(store_mod.StoreLockedError, match="being written"):
             run_sweep(SPEC, store, progress=False)
@@ -231,7 +232,7 @@ def test_failed_start_leaves_no_store(tmp_path, monkeypatch):
     def boom(self, chunk, inputs=None):
         raise RuntimeError("RESOURCE_EXHAUSTED: out of memory")
 
-    monkeypatch.setattr(sweep_mod._Runner, "compute", boom)
+    monkeypatch.setattr(chunks.Runner, "compute", boom)
     store = tmp_path / "failed.zarr"
     with pytest.raises(RuntimeError, match="RESOURCE_EXHAUSTED"):
         run_sweep(SPEC, str(store), progress=False)

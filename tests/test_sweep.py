@@ -220,9 +220,20 @@ def test_dask_workers_fill_the_store_like_one_process(tmp_path):
     assert _done_count(store) == 2
     with pytest.raises(ValueError, match="store path"):
         run_sweep(spec, None, client=object())
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        computed = []
-        ds = run_sweep(spec, store, progress=False, client=client, on_chunk=computed.append)
+    import logging
+
+    warned = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warned.append(record.getMessage())
+    nanny = logging.getLogger("distributed.nanny")
+    nanny.addHandler(handler)
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            computed = []
+            ds = run_sweep(spec, store, progress=False, client=client, on_chunk=computed.append)
+    finally:
+        nanny.removeHandler(handler)
     assert sorted(computed) == [c for c in range(spec.n_chunks) if c not in half]
     xr.testing.assert_identical(ds, reference)
+    assert not [w for w in warned if "still alive" in w], warned  # workers exit when asked

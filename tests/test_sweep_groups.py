@@ -215,12 +215,12 @@ def test_nonlinear_pytree_ode_through_the_engine_matches_closed_form_and_scipy()
 def test_shared_inputs_are_passed_once_not_per_point():
     import jax
 
-    from simulations.sweep.engine import _chunk_function, _Runner
+    from simulations.sweep.chunks import Runner, chunk_function
 
     spec = SweepSpec("spiral", SpiralRiccati(), axes=[("omega", (0.5, 2.0, 3.0))], chunk_size=3)
-    runner = _Runner(spec)
+    runner = Runner(spec)
     chunk = runner.plan.chunks[0]
-    fn = _chunk_function(SpiralRiccati, chunk.group)
+    fn = chunk_function(SpiralRiccati, chunk.group)
     jaxpr = jax.make_jaxpr(fn._fn)(runner.inputs(chunk), runner.shared(chunk.group))
     shapes = [tuple(v.aval.shape) for v in jaxpr.jaxpr.invars]
     assert (2, 2) in shapes and (3, 2, 2) not in shapes  # J unbatched

@@ -12,6 +12,7 @@ import pytest
 import xarray as xr
 
 from simulations.encoders import objectives
+from simulations.encoders.objectives import resolve_objective
 from simulations.encoders.config import TrainConfig, config_from_assignments
 from simulations.encoders.data import load_digits_split
 from simulations.encoders.networks import apply_encoder
@@ -26,8 +27,10 @@ FAST = ("sigreg", "hamjepa")
 
 
 def _decreases(objective, **kw):
-    result = train(TrainConfig(objective=objective, **{**TINY, **kw}), data=DIGITS,
-                   progress=False)
+    fields = {**TINY, **kw}
+    if fields["encoder"] != "mlp":      # the token encoders' output size is their token grid's
+        del fields["out_dim"]
+    result = train(TrainConfig(objective=objective, **fields), data=DIGITS, progress=False)
     loss = result.metrics["loss"].values
     assert result.metrics.attrs["status"] == "complete"
     assert np.all(np.isfinite(loss)) and loss.shape == (TINY["steps"],)
@@ -168,6 +171,9 @@ def test_config_from_assignments():
     assert dict(cfg.objective_options) == {"lam_var": 1.0}
     with pytest.raises(ValueError, match="unknown training setting 'stepz'"):
         config_from_assignments({}, [("stepz", 3)])
+    for twice in ([("steps", 20), ("steps", 30)], [("obj.lam", 0.1), ("objective.lam", 0.2)]):
+        with pytest.raises(ValueError, match="is given twice"):
+            config_from_assignments({"objective": "sigreg"}, twice)
 
 
 def _phase_inputs(seed=0):
@@ -186,7 +192,7 @@ def test_preset_by_name_selects_the_released_config():
     opts = dict(cfg.objective_options)
     outs = _phase_inputs()
     module = hj.init_hamjepa(jax.random.key(1), dim=8, hidden=8)
-    loss = objectives.make_loss("hamjepa", data="digits", options=opts, total_steps=30)
+    loss = resolve_objective("hamjepa", data="digits", options=opts).loss(total_steps=30)
     step = jnp.asarray(29, jnp.int32)               # past the warm-up: s = 0.02
     got, logs = loss(module, outs, key=None, step=step)
     key = hj.projection_key(jax.random.key(0), step, refresh=16)
@@ -194,8 +200,8 @@ def test_preset_by_name_selects_the_released_config():
                          **{**hj.HAMJEPA_PRESETS["imagenet"], "lam_mean": 0.1},
                          residual_scale=jnp.float32(0.02))
     assert float(got) == float(want)
-    default, _ = objectives.make_loss("hamjepa", data="digits", options={},
-                                      total_steps=30)(module, outs, key=None, step=step)
+    default, _ = resolve_objective("hamjepa", data="digits").loss(total_steps=30)(
+        module, outs, key=None, step=step)
     assert float(default) != float(got)
     assert float(logs["var"]) == float(logs["var_q"])           # imagenet: var_on="q"
 
@@ -210,8 +216,8 @@ def test_residual_scale_ramp_is_the_schedule():
     # a large f_phi weight so that the residual scale moves the loss visibly
     module = jax.tree.map(lambda a: 30 * a if eqx.is_inexact_array(a) else a, module)
     total = 60
-    loss = objectives.make_loss("hamjepa", data="digits", options={"lam_logdet": 0.0},
-                                total_steps=total)
+    loss = resolve_objective("hamjepa", data="digits",
+                             options={"lam_logdet": 0.0}).loss(total_steps=total)
     seen = set()
     for step in (0, 4, 19, 40):
         got, _ = loss(module, outs, key=None, step=jnp.asarray(step, jnp.int32))
@@ -277,7 +283,7 @@ def test_seeds_share_one_compiled_step_and_still_differ():
     np.testing.assert_array_equal(first.metrics["loss"], again.metrics["loss"])
 
 
-# --- issue 17: checkpoints by default, SIGKILL resume, memory refusal -------------------------
+# --- checkpoints by default, SIGKILL resume, memory refusal ----------------------------------
 
 _KILL_SCRIPT = (
     "import sys\n"
@@ -313,7 +319,7 @@ def _run_train_process(out_dir, steps, kill_at=None):
 
 @pytest.mark.slow
 def test_sigkill_at_a_random_step_resumes_bit_identical_with_default_settings(tmp_path):
-    """Issue 17 §3: default settings (no checkpoint option), SIGKILL at a random step, rerun:
+    """Default settings (no checkpoint option), SIGKILL at a random step, rerun:
     the final checkpoint (parameters, optimiser state, step) equals the uninterrupted run's
     byte for byte and the metrics agree."""
     steps = 300
@@ -334,7 +340,7 @@ def test_sigkill_at_a_random_step_resumes_bit_identical_with_default_settings(tm
 
 
 def test_checkpoint_schedule_doubles_up_to_checkpoint_seconds():
-    from simulations.encoders.train import _checkpoint_due
+    from simulations.encoders.checkpoint import checkpoint_due as _checkpoint_due
 
     cfg = TrainConfig(steps=100)
     assert cfg.checkpoint_seconds == 60.0 and cfg.checkpoint_every == 0

@@ -1,5 +1,5 @@
-"""Encoder validation experiments (issue 11): the label-noise trainer, the rate extraction, the
-SSL comparison bookkeeping and the CIFAR-100 run configs.  Small and fast: the full figures are
+"""Encoder validation experiments: the label-noise trainer, the rate extraction, the SSL
+comparison bookkeeping and the CIFAR-100 run configs.  Small and fast: the full figures are
 exercised by ``collapse-lab repro``; here every piece is checked against something it must
 equal."""
 
@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from analysis.label_noise_rates import collapse_window, measured_rate, theory_rates_dataset
 from minimal_models import label_noise
 from paper_repro import validation as val
+from paper_repro.validation.ssl_evaluation import direction_check
 from simulations.encoders.label_noise import LabelNoiseRun, load_data, train_label_embeddings
+from simulations.experiments.ssl_experiments import methods_dataset, shifted_test_images
 
 
 # ----------------------------------------------------------------------------- rate extraction
@@ -19,16 +22,16 @@ from simulations.encoders.label_noise import LabelNoiseRun, load_data, train_lab
 def test_measured_rate_recovers_an_exponential_in_the_collapse_window():
     steps = np.arange(300)
     d = 2.0 * np.exp(-0.03 * steps)
-    start, end = val.collapse_window(d)
+    start, end = collapse_window(d)
     assert d[start] <= 0.7 * d[0] < d[start - 1]
     assert d[end] <= 0.05 * d[0] < d[end - 1]
-    np.testing.assert_allclose(val.measured_rate(d), 0.03, rtol=1e-10)
+    np.testing.assert_allclose(measured_rate(d), 0.03, rtol=1e-10)
 
 
 def test_measured_rate_of_a_flat_curve_is_zero_and_of_growth_negative():
-    np.testing.assert_allclose(val.measured_rate(np.full(100, 1.3)), 0.0, atol=1e-12)
-    assert val.measured_rate(np.exp(0.01 * np.arange(100))) < 0
-    assert np.isnan(val.measured_rate(np.r_[1.0, 2.0, np.nan, 1.0] * np.ones(4)))
+    np.testing.assert_allclose(measured_rate(np.full(100, 1.3)), 0.0, atol=1e-12)
+    assert measured_rate(np.exp(0.01 * np.arange(100))) < 0
+    assert np.isnan(measured_rate(np.r_[1.0, 2.0, np.nan, 1.0] * np.ones(4)))
 
 
 # ----------------------------------------------------------------------------- label training
@@ -83,7 +86,7 @@ def test_first_label_step_is_the_model_a_gradient_step(tiny_runs):
 @pytest.mark.slow  # shares a ~10-25 s fixture (two vmapped training compiles)
 def test_rates_dataset_uses_the_label_noise_prediction(tiny_runs):
     a, _ = tiny_runs
-    r = val.theory_rates_dataset(a, _TINY.lr_labels)
+    r = theory_rates_dataset(a, _TINY.lr_labels)
     for p in (0.0, 0.2):
         for s in (0, 1):
             C = a["C"].sel(frustration=p, seed=s).values
@@ -98,7 +101,7 @@ def test_rates_dataset_uses_the_label_noise_prediction(tiny_runs):
 @pytest.mark.slow  # shares a ~10-25 s fixture (two vmapped training compiles)
 def test_label_noise_collapses_faster_than_clean_and_sg_protects(tiny_runs):
     a, b = tiny_runs
-    ra, rb = (val.theory_rates_dataset(x, _TINY.lr_labels) for x in (a, b))
+    ra, rb = (theory_rates_dataset(x, _TINY.lr_labels) for x in (a, b))
     noisy, clean = ra["measured"].sel(frustration=0.2), ra["measured"].sel(frustration=0.0)
     assert float(noisy.mean()) > 3 * abs(float(clean.mean()))
     # 40 steps are too few for SG's rate to settle (the head first dips, then recovers, as in
@@ -128,12 +131,12 @@ def _fake_results(value, seeds=3):
 
 def test_methods_dataset_and_direction_checks():
     rows = {"A": ("x", "z", _fake_results(0.8)), "B": ("y", "z", _fake_results(0.6))}
-    ds = val.methods_dataset(rows, (0, 1, 2))
+    ds = methods_dataset(rows, (0, 1, 2))
     np.testing.assert_allclose(ds["knn20"].sel(model="A").values, [0.8, 0.81, 0.82])
     np.testing.assert_allclose(ds["spectrum"].sel(model="B").values, [0.75, 0.25])
-    up = val._direction("t", ds, "A", "B", "knn20", "paper", source="s")
-    down = val._direction("t", ds, "B", "A", "knn20", "paper", source="s")
-    same = val._direction("t", ds, "A", "A", "knn20", "paper", source="s")
+    up = direction_check("t", ds, "A", "B", "knn20", "paper", source="s")
+    down = direction_check("t", ds, "B", "A", "knn20", "paper", source="s")
+    same = direction_check("t", ds, "A", "A", "knn20", "paper", source="s")
     assert up.passed and not down.passed and not same.passed
     np.testing.assert_allclose(up.measured, 0.2)
 
@@ -142,7 +145,7 @@ def test_shifted_test_images_move_each_image_by_at_most_one_pixel():
     from simulations.encoders.data import load_digits_split
 
     data = load_digits_split()
-    shifted = val.shifted_test_images(data)
+    shifted = shifted_test_images(data)
     assert shifted.shape == data.x_test.shape and shifted.dtype == data.x_test.dtype
     rng = np.random.default_rng(0)
     shifts = rng.integers(-1, 2, size=(len(shifted), 2))
@@ -168,7 +171,7 @@ def test_cifar100_configs_follow_the_paper_recipe(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="name"):
         val.cifar100_config("cifar10_anything")
     # the CLI line parses back into the same configuration
-    from paper_repro.cli import parse_assignment
+    from paper_repro.user_input import parse_assignment
     from simulations.encoders.config import config_from_assignments
 
     line = val.cifar100_command("cifar100_hamjepa_30ep", data_dir=str(tmp_path))
@@ -184,13 +187,13 @@ def test_figures_draw_from_datasets(tiny_runs):
     from figures.validation import plot_method_comparison, plot_theory_rates
 
     a, b = tiny_runs
-    ra = val.theory_rates_dataset(a, _TINY.lr_labels)
-    rb = val.theory_rates_dataset(b, _TINY.lr_labels)
+    ra = theory_rates_dataset(a, _TINY.lr_labels)
+    rb = theory_rates_dataset(b, _TINY.lr_labels)
     ds = ra.assign(measured_model_b=rb["measured"]).expand_dims(run=["tiny"])
     fig = plot_theory_rates(ds, a, b, title="t")
     assert len(fig.axes) == 3 and "RECONSTRUCTION" in fig._suptitle.get_text()
     rows = {"A": ("x", "z", _fake_results(0.8)), "B": ("y", "z", _fake_results(0.6))}
-    fig2 = plot_method_comparison(val.methods_dataset(rows, (0, 1, 2)),
+    fig2 = plot_method_comparison(methods_dataset(rows, (0, 1, 2)),
                                   metrics=("knn20", "linear"), paper={"knn20": {"A": 30.0}})
     assert len(fig2.axes) >= 3
     assert isinstance(ds, xr.Dataset)
@@ -200,4 +203,4 @@ def test_registered_figures_have_quick_and_full_modes():
     names = [f.name for f in val.FIGURES]
     assert names == ["VAL_theory_rates", "VAL_hamjepa", "VAL_hypersolid"]
     for f in val.FIGURES:
-        assert f.status == "RECONSTRUCTION" and "quick" in f.runtime and "full" in f.runtime
+        assert f.status == "RECONSTRUCTION" and f.quick_s > 0 and f.full_s > f.quick_s

@@ -45,6 +45,14 @@ def choice(name, value, allowed):
     return check.choice(name, value, allowed)
 
 
+def require_batch(objective: str, n: int, minimum: int):
+    """Refuse a batch of ``n`` samples (per view) that ``objective`` cannot score: below
+    ``minimum`` its batch statistics (variances, negatives, spreads) are undefined, and the
+    arithmetic would return NaN or a number with no meaning instead."""
+    if n < minimum:
+        raise ValueError(f"{objective} needs a batch of N >= {minimum} samples, got N={n}")
+
+
 def shape_error(name, arr, expected: str):
     raise ValueError(f"{name} must have shape {expected}, got {tuple(jnp.shape(arr))}")
 

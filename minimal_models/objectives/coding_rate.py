@@ -24,6 +24,7 @@ def mmcr(views, *, lam=0.0, normalize=True):
     """
     views = c.as_work(views)
     c.require_ndim("views", views, 3, "(V, N, D)")
+    c.require_batch("mmcr", views.shape[1], 2)   # one centroid has no spread to maximise
     if normalize:
         views = c.l2_normalize(views)
     centroids = jnp.mean(views, axis=0)
@@ -63,6 +64,7 @@ def mcr2(z, labels, *, num_classes: int, eps_sq=0.5, gamma1=1.0, gamma2=1.0, nor
     if normalize:
         z = c.l2_normalize(z)
     m, d = z.shape
+    c.require_batch("mcr2", m, 2)   # the coding rate of one sample compresses nothing
     labels = jnp.asarray(labels)
     if labels.shape != (m,):
         c.shape_error("labels", labels, f"({m},)")
@@ -88,5 +90,6 @@ def mcr2_views(views, *, eps_sq=0.5, gamma1=1.0, gamma2=1.0, normalize=True):
     views = c.as_work(views)
     c.require_ndim("views", views, 3, "(V, N, D)")
     n_views, n, d = views.shape
+    c.require_batch("mcr2", n, 2)   # with one image, one class: R = R_c and the loss says nothing
     return mcr2(jnp.reshape(views, (-1, d)), jnp.tile(jnp.arange(n), n_views), num_classes=n,
                 eps_sq=eps_sq, gamma1=gamma1, gamma2=gamma2, normalize=normalize)

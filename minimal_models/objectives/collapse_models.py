@@ -22,13 +22,15 @@ defines the flow through ``jax.grad`` of this expression.
 from __future__ import annotations
 
 import jax
+import numpy as np
 
 from minimal_models.distances import pairwise_sq_distances
+
+from . import _common as c
 
 __all__ = [
     "HEADS",
     "soft_stop_gradient",
-    "pair_sq_distances",
     "model_a_loss",
     "model_b_loss",
     "model_c_loss",
@@ -43,17 +45,13 @@ def soft_stop_gradient(t, alpha):
     return (1.0 - alpha) * t + alpha * jax.lax.stop_gradient(t)
 
 
-#: Former name of :func:`minimal_models.distances.pairwise_sq_distances` (the one definition):
-#: ||u_i - v_k||^2 for every row pair, from differences (no cancellation near collapse).
-pair_sq_distances = pairwise_sq_distances
-
-
 def model_a_loss(X, Y, A, *, nu=1.0):
     r"""Model A (spec §2.3) [RECONSTRUCTION]: L_A = (nu/2) sum_{i,k} A_ik ||x_i - y_k||^2.
 
     X (N, d) sample embeddings, Y (K, d) label embeddings, A (N, K) coupling weights.
     numpy in, numpy out (fast host evaluation); JAX in (traceable), JAX out.
     """
+    c.require_batch("model_a", np.shape(X)[0], 1)
     return 0.5 * nu * (A * pairwise_sq_distances(X, Y)).sum()
 
 
@@ -70,6 +68,7 @@ def model_b_loss(X, Y, W, A, *, alpha=1.0, nu=1.0, head="cross_shared"):
     sg is :func:`soft_stop_gradient` with strength ``alpha``.  The head's gradient is the same
     for every alpha in ``cross_shared`` and ``sample_side_only``.
     """
+    c.require_batch("model_b", np.shape(X)[0], 1)
     WX = X @ W.T  # rows W x_i
     if head == "cross_shared":
         WY = Y @ W.T

@@ -31,6 +31,7 @@ def nt_xent(z1, z2, *, temperature=0.1, reduction="sum_views"):
         raise ValueError(f"z1 and z2 must both have shape (N, D), got {z1.shape} and "
                          f"{z2.shape}")
     n = z1.shape[0]
+    c.require_batch("nt_xent", n, 2)   # every anchor needs a negative
     h1, h2 = c.l2_normalize(z1), c.l2_normalize(z2)
     mask = jnp.eye(n, dtype=bool)
 

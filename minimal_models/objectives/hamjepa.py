@@ -1,9 +1,10 @@
-r"""HamSIGReg, HamJEPA and its MLP-HJEPA ablation, as the HamJEPA author's code implements them.
+r"""HamJEPA and its MLP-HJEPA ablation, as the HamJEPA author's code implements them
+(HamSIGReg, the paper's other objective, is :mod:`minimal_models.objectives.hamsigreg`).
 
 Paper: R. Jenkinson Alvarez, "Beyond Isotropy in JEPAs: Hamiltonian Geometry and Symplectic
 Prediction", arXiv:2605.20107; author code R02AJ/HamJEPA-HamSIGReg @ 35bf080 (read for its
 conventions, not copied).  Spec ``shared/specs/hamiltonian_geometry.md`` §4-§5, check values
-E7, R1-R5, S1 in §7.  Labels: HamSIGReg and HamJEPA are CONFIRMED (in code); MLP-HJEPA is a
+E7, R1-R5, S1 in §7.  Labels: HamJEPA is CONFIRMED (in code); MLP-HJEPA is a
 RECONSTRUCTION (the paper only says "non-symplectic residual MLP").
 
 Phase-space inputs.  The encoder's layer3 tokens t (B, h, w, d_f) are split per token into
@@ -26,19 +27,11 @@ import inspect
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
-
 from minimal_models.symplectic import leapfrog
 
 from . import _common as c
-from .normality import _sigreg_grid, ep_grid, lejepa_invariance, random_directions
 
 __all__ = [
-    "HAM_KINDS",
-    "sqrt_h_spectrum",
-    "apply_sqrt_h",
-    "ham_sigreg",
-    "ham_sigreg_loss",
     "split_qp",
     "HamJEPAPotential",
     "init_hamjepa",
@@ -53,9 +46,8 @@ __all__ = [
     "mean_penalty",
     "HAMJEPA_PRESETS",
     "hamjepa_preset",
-    "HAMJEPA_TRAINING",
-    "HAMJEPA_SMALL",
     "LOGDET_REFRESH",
+    "PHASE_SPACE_DEFAULTS",
     "hamjepa",
     "MLPPredictor",
     "init_mlp_hjepa",
@@ -63,118 +55,8 @@ __all__ = [
     "mlp_hjepa",
 ]
 
-HAM_KINDS = ("identity", "diag", "chain", "grid_chain")
-
 #: The author's log-det floor redraws its projections when call_count % 16 == 0 (CONFIRMED).
 LOGDET_REFRESH = 16
-
-
-# --------------------------------------------------------------------------- HamSIGReg (§5.3)
-
-def sqrt_h_spectrum(kind: str, d: int, *, kappa=1.0, eps=1e-3, beta=1.0, normalize="trace",
-                    h=None, w=None, d_f=None) -> np.ndarray | None:
-    r"""The multipliers that apply H^{1/2} matrix-free (CONFIRMED in the author's HamSIGReg):
-
-    - ``identity``: None.
-    - ``diag``: sqrt(v), v = linspace(1, 2, d) / geometric_mean (shape (d,)).
-    - ``chain`` (1-D periodic chain): lambda_k = kappa (2 - 2 cos(2 pi k / d)) + eps over the
-      rfft bins k = 0..d//2, normalised to mean 1 over those bins (``"trace"``, the code's
-      convention) or geometric mean 1 (``"geometric"``), blended lambda <- (1-beta) + beta lambda;
-      returns sqrt(lambda), shape (d//2 + 1,).
-    - ``grid_chain``: per channel on the h x w token grid, lambda = eps + kappa (4 sin^2(pi f_x)
-      + 4 sin^2(pi f_y)) over the fft2 frequencies, same normalisation; shape (h, w).
-    """
-    c.choice("kind", kind, HAM_KINDS)
-    c.integer("d", d, minimum=1)
-    c.choice("normalize", normalize, ("trace", "geometric"))
-    beta = c.real("beta", beta, low=0.0, high=1.0)
-    if kind == "identity":
-        return None
-    if kind == "diag":
-        v = np.linspace(1.0, 2.0, d)
-        return np.sqrt(v / np.exp(np.mean(np.log(v))))
-    if kind == "chain":
-        k = np.arange(d // 2 + 1)
-        lam = kappa * (2.0 - 2.0 * np.cos(2.0 * np.pi * k / d)) + eps
-    else:
-        if h is None or w is None or d_f is None:
-            raise ValueError("kind='grid_chain' needs h, w and d_f (token grid and channels)")
-        h, w, d_f = (c.integer(n, v, minimum=1) for n, v in (("h", h), ("w", w), ("d_f", d_f)))
-        if h * w * d_f != d:
-            raise ValueError(f"h*w*d_f = {h * w * d_f} must equal d = {d}")
-        nu_y = 4.0 * np.sin(np.pi * np.fft.fftfreq(h)) ** 2
-        nu_x = 4.0 * np.sin(np.pi * np.fft.fftfreq(w)) ** 2
-        lam = eps + kappa * (nu_y[:, None] + nu_x[None, :])
-    if np.any(lam <= 0):
-        raise ValueError(f"eps={eps} and kappa={kappa} give a non-positive H eigenvalue; "
-                         "both must make eps + kappa * nu > 0")
-    lam = lam / (lam.mean() if normalize == "trace" else np.exp(np.mean(np.log(lam))))
-    return np.sqrt((1.0 - beta) + beta * lam)
-
-
-@c.jit_loss
-def apply_sqrt_h(z, kind: str = "chain", **spectrum_kw):
-    """z H^{1/2} for z (..., d) (H^{1/2} symmetric), matrix-free by :func:`sqrt_h_spectrum`."""
-    z = c.as_work(z)
-    d = z.shape[-1]
-    s = sqrt_h_spectrum(kind, d, **spectrum_kw)
-    if kind == "identity":
-        return z
-    if kind == "diag":
-        return z * jnp.asarray(s, z.dtype)
-    if kind == "chain":
-        zf = jnp.fft.rfft(z, axis=-1, norm="ortho")
-        return jnp.fft.irfft(zf * jnp.asarray(s, z.dtype), n=d, axis=-1, norm="ortho")
-    h, w, d_f = spectrum_kw["h"], spectrum_kw["w"], spectrum_kw["d_f"]
-    x = jnp.reshape(z, (-1, h, w, d_f))
-    xf = jnp.fft.fft2(x, axes=(1, 2), norm="ortho") * jnp.asarray(s, z.dtype)[None, :, :, None]
-    return jnp.reshape(jnp.real(jnp.fft.ifft2(xf, axes=(1, 2), norm="ortho")), z.shape)
-
-
-@c.jit_loss
-def ham_sigreg(z, directions, *, kind="chain", grid="official", t_max=None, n_points=None,
-               **spectrum_kw):
-    r"""HamSIGReg(z) = SIGReg(z H^{1/2}) (CONFIRMED in code; Prop. 3.5: Cov(z H^{1/2}) is
-    isotropic iff Cov z is proportional to H^{-1}).  z: (N, d) or views (V, N, d) (then the mean
-    over views); directions (d, M).  ``kind`` and ``spectrum_kw`` as in :func:`sqrt_h_spectrum`
-    (``kind="chain"`` with kappa=1, eps=1e-3, beta=1, normalize="trace" is the code default).
-    """
-    zt = apply_sqrt_h(z, kind, **spectrum_kw)
-    t, w = ep_grid(grid, t_max=t_max, n_points=n_points)
-    if zt.ndim == 2:
-        return _sigreg_grid(zt, directions, t, w)
-    c.require_ndim("z", zt, 3, "(N, d) or (V, N, d)")
-    return jnp.mean(jax.vmap(lambda x: _sigreg_grid(x, directions, t, w))(zt))
-
-
-@c.jit_loss
-def ham_sigreg_loss(views, directions=None, *, key=None, num_slices=256, lam=0.02,
-                    composition="hamjepa", kind="chain", grid="official", t_max=None,
-                    n_points=None, num_global_views=None, **spectrum_kw):
-    r"""The author's HamSIGReg training objective on views (V, N, d) (CONFIRMED in code, not in
-    the reported tables): :func:`minimal_models.objectives.normality.lejepa` with SIGReg replaced
-    by :func:`ham_sigreg`,
-
-        composition="hamjepa": L = 1/2 inv + lam HamSIGReg
-        composition="convex":  L = (1 - lam) inv + lam HamSIGReg
-
-    Slices from ``directions`` (d, M) or ``key`` (``num_slices`` of them).  Returns
-    ``(loss, logs)`` with ``inv``, ``pred`` (= 1/2 inv), ``ham_sigreg``, ``std_l2``, ``loss``.
-    """
-    c.choice("composition", composition, ("convex", "hamjepa"))
-    lam = c.real("lam", lam, low=0.0, high=1.0)
-    views = c.as_work(views)
-    c.require_ndim("views", views, 3, "(V, N, d)")
-    if directions is None:
-        if key is None:
-            raise ValueError("ham_sigreg_loss needs directions=(d, M) or key= to draw them")
-        directions = random_directions(key, views.shape[-1], num_slices, views.dtype)
-    inv = lejepa_invariance(views, num_global_views)
-    reg = ham_sigreg(views, directions, kind=kind, grid=grid, t_max=t_max, n_points=n_points,
-                     **spectrum_kw)
-    loss = ((1.0 - lam) if composition == "convex" else 0.5) * inv + lam * reg
-    return c.finish(loss, {"inv": inv, "pred": 0.5 * inv, "ham_sigreg": reg,
-                           "std_l2": c.std_l2(views)})
 
 
 # --------------------------------------------------------------------- phase-space encoder
@@ -243,8 +125,8 @@ def residual_scale_schedule(epoch, *, residual_scale=0.02, warmup_epochs=10):
     """s_e = residual_scale * min(1, e / warmup_epochs) for epoch e = 1, 2, ... (CONFIRMED,
     CIFAR script; spec S1: 0.002 e for e <= 10, then 0.02).  ``warmup_epochs=0``: constant.
 
-    The unit is the caller's: the author counts epochs; the trainer
-    (:mod:`simulations.encoders.objectives`) passes the 1-based step as a float and the warm-up
+    The unit is the caller's: the author counts epochs; the encoder trainer
+    (:mod:`simulations.encoders.recipes`) passes the 1-based step as a float and the warm-up
     length in steps, a continuous form of the same ramp (``warmup_epochs`` may then be a
     non-integer).  ``epoch`` keeps its dtype (a float32 step gives a float32 ramp)."""
     warmup = c.real("warmup_epochs", warmup_epochs, low=0.0)
@@ -341,19 +223,6 @@ HAMJEPA_PRESETS = {
                      prn_floor=(0.25, 0.25), fmax_ceil=(0.10, 0.10)),
 }
 
-#: The author's training-loop settings of HamJEPA and MLP-HJEPA that are not loss keywords, as
-#: the encoder trainer uses them (:mod:`simulations.encoders.objectives`):
-#: ``clip_norm`` (global-norm clipping at 1.0, CONFIRMED in code), ``ld_refresh`` (log-det
-#: projections redrawn every 16 calls, CONFIRMED), ``rs_warmup_frac`` (the residual scale ramps
-#: over the first 10 of 30 CIFAR epochs, :func:`residual_scale_schedule`; RECONSTRUCTION as a
-#: fraction of the run's steps).
-HAMJEPA_TRAINING = dict(clip_norm=1.0, ld_refresh=LOGDET_REFRESH, rs_warmup_frac=10 / 30)
-
-#: Sizes of the small-encoder analogue (spec §9, digits: f_phi 128 -> 64 -> 64 -> 1, log-det
-#: projections of rank 32; RECONSTRUCTION).
-HAMJEPA_SMALL = dict(hidden=64, logdet_k=32)
-
-
 def hamjepa_preset(name: str) -> dict:
     """The loss keywords of the released config ``name`` (a key of :data:`HAMJEPA_PRESETS`);
     ``ValueError`` naming the allowed presets otherwise."""
@@ -361,10 +230,12 @@ def hamjepa_preset(name: str) -> dict:
     return dict(HAMJEPA_PRESETS[name])
 
 
-def _as_phase(name, x):
+def _as_phase(objective, name, x):
     x = c.as_work(x)
     if x.ndim < 3 or x.shape[0] < 2:
         c.shape_error(name, x, "(V, N, ...) with V >= 2 views")
+    # the regularisers are batch statistics (variances, covariances, means over images)
+    c.require_batch(objective, x.shape[1], 2)
     return jnp.reshape(x, x.shape[:2] + (-1,))
 
 
@@ -372,14 +243,14 @@ def _mse(a, b):
     return jnp.mean((a - b) ** 2)
 
 
-def _phase_space_loss(fwd, bwd, q, p, *, key, projections, energy, match, p_weight,
+def _phase_space_loss(objective, fwd, bwd, q, p, *, key, projections, energy, match, p_weight,
                       bidirectional, detach_target, energy_weight, lam_budget, lam_var,
                       lam_logdet, lam_mean, q_target, p_target, var_floor, var_eps, var_on,
                       logdet_k, logdet_tau, logdet_eps, prn_floor, fmax_ceil):
     """Prediction + regularisers shared by HamJEPA and MLP-HJEPA (same loss, other predictor)."""
     c.choice("match", match, ("q", "qp", "z"))
     c.choice("var_on", var_on, ("qp", "q"))
-    q, p = _as_phase("q", q), _as_phase("p", p)
+    q, p = _as_phase(objective, "q", q), _as_phase(objective, "p", p)
     if q.shape != p.shape:
         raise ValueError(f"q and p must have the same shape, got {q.shape} and {p.shape}")
     n_views, n, d0 = q.shape
@@ -496,7 +367,7 @@ def hamjepa(module: HamJEPAPotential, q, p, *, key=None, projections=None, dt=0.
 
     c.choice("reverse_dt_sign", reverse_dt_sign, (-1, 1))
     return _phase_space_loss(
-        fwd, bwd, q, p, key=key, projections=projections, energy=energy, match=match,
+        "hamjepa", fwd, bwd, q, p, key=key, projections=projections, energy=energy, match=match,
         p_weight=p_weight, bidirectional=bidirectional, detach_target=detach_target,
         energy_weight=energy_weight, lam_budget=lam_budget, lam_var=lam_var,
         lam_logdet=lam_logdet, lam_mean=lam_mean, q_target=q_target, p_target=p_target,
@@ -505,10 +376,12 @@ def hamjepa(module: HamJEPAPotential, q, p, *, key=None, projections=None, dt=0.
         fmax_ceil=fmax_ceil)
 
 
-# the keywords (and defaults) of the shared phase-space loss, read off hamjepa's signature so
-# that MLP-HJEPA cannot drift from it: everything but the predictor's own keywords
 _PREDICTOR_KEYWORDS = ("dt", "n_steps", "base_coeff", "residual_scale")
-_LOSS_DEFAULTS = {n: prm.default for n, prm in inspect.signature(hamjepa).parameters.items()
+
+#: The keywords (and defaults) of the phase-space loss that HamJEPA and MLP-HJEPA share: read
+#: off :func:`hamjepa`'s signature, less the leapfrog predictor's own keywords, so that
+#: :func:`mlp_hjepa` (which takes them through ``**kw``) cannot drift from it.
+PHASE_SPACE_DEFAULTS = {n: prm.default for n, prm in inspect.signature(hamjepa).parameters.items()
                   if prm.kind == inspect.Parameter.KEYWORD_ONLY
                   and n not in _PREDICTOR_KEYWORDS}
 
@@ -563,13 +436,13 @@ def mlp_hjepa(module: MLPPredictor, q, p, *, dt=0.05, n_steps=2, form="rollout",
     predictor replaced by the residual MLP of :func:`mlp_hjepa_predict`; every other keyword
     (and its default) as in :func:`hamjepa`; the reverse direction is the backward prediction
     (``reverse_dt_sign`` is ignored)."""
-    unknown = set(kw) - set(_LOSS_DEFAULTS)
+    unknown = set(kw) - set(PHASE_SPACE_DEFAULTS)
     if unknown:
         raise ValueError(f"mlp_hjepa got unknown keywords {sorted(unknown)}; allowed: "
-                         f"{sorted(_LOSS_DEFAULTS)}")
-    opts = {**_LOSS_DEFAULTS, **kw}
+                         f"{sorted(PHASE_SPACE_DEFAULTS)}")
+    opts = {**PHASE_SPACE_DEFAULTS, **kw}
     opts.pop("reverse_dt_sign")
     fwd = functools.partial(mlp_hjepa_predict, module, dt=dt, n_steps=n_steps, form=form)
     bwd = functools.partial(mlp_hjepa_predict, module, dt=dt, n_steps=n_steps, form=form,
                             direction=-1)
-    return _phase_space_loss(fwd, bwd, q, p, energy=None, **opts)
+    return _phase_space_loss("mlp_hjepa", fwd, bwd, q, p, energy=None, **opts)

@@ -140,6 +140,7 @@ def hypersolid(views, *, norm="ring", R=1.0, r=1.0, p=2, align_pool="max_pair",
     views = c.as_work(views)
     c.require_ndim("views", views, 3, "(V, N, D)")
     n_views, n, _ = views.shape
+    c.require_batch("hypersolid", n, 2)   # repulsion acts between different images
     m = n_views * n
     if distance == "auto":
         distance = "diff" if m * m * views.shape[-1] <= 2**24 else "gram"

@@ -25,6 +25,7 @@ __all__ = [
     "sigreg",
     "sigreg_views",
     "lejepa",
+    "lejepa_composition",
     "lejepa_invariance",
 ]
 
@@ -160,6 +161,38 @@ def lejepa_invariance(views, num_global_views=None):
     return jnp.mean((centre[None] - views) ** 2)
 
 
+def lejepa_composition(objective: str, views, directions, regulariser, *, key, num_slices,
+                       lam, composition, num_global_views, log_name: str):
+    r"""The composition shared by LeJEPA and HamSIGReg's training loss: on views (V, N, D),
+
+        composition="convex"  (LeJEPA paper / minimal example):  L = (1 - lam) inv + lam R
+        composition="hamjepa" (HamJEPA author baseline):         L = 1/2 inv + lam R
+
+    with inv = :func:`lejepa_invariance` and R = ``regulariser(views, directions)`` (SIGReg for
+    :func:`lejepa`, SIGReg of z H^{1/2} for HamSIGReg).  Slices: ``directions`` (D, M), or
+    ``num_slices`` of them drawn from ``key``.  ``objective`` names the caller in errors;
+    R is logged as ``log_name``.  Returns ``(loss, logs)`` with ``inv``, ``pred`` (= 1/2 inv,
+    the author's "prediction loss"), ``log_name``, ``std_l2``, ``loss``.
+    """
+    c.choice("composition", composition, ("convex", "hamjepa"))
+    lam = c.real("lam", lam, low=0.0, high=1.0)
+    views = c.as_work(views)
+    c.require_ndim("views", views, 3, "(V, N, D)")
+    # a normality statistic of one sample per view tests nothing
+    c.require_batch(objective, views.shape[1], 2)
+    if directions is None:
+        if key is None:
+            raise ValueError(f"{objective} needs directions=(D, M) or key= to draw num_slices "
+                             "of them")
+        directions = random_directions(key, views.shape[-1], num_slices, views.dtype)
+    inv = lejepa_invariance(views, num_global_views)
+    reg = regulariser(views, directions)
+    inv_weight = (1.0 - lam) if composition == "convex" else 0.5
+    loss = inv_weight * inv + lam * reg
+    return c.finish(loss, {"inv": inv, "pred": 0.5 * inv, log_name: reg,
+                           "std_l2": c.std_l2(views)})
+
+
 @c.jit_loss
 def lejepa(views, directions=None, *, key=None, num_slices=256, lam=0.02,
            composition="convex", grid="official", t_max=None, n_points=None,
@@ -170,24 +203,18 @@ def lejepa(views, directions=None, *, key=None, num_slices=256, lam=0.02,
         composition="hamjepa" (HamJEPA author baseline, used in its tables):
                                                                  L = 1/2 inv + lam SIGReg
 
-    with inv = :func:`lejepa_invariance` and SIGReg = :func:`sigreg_views`.  The author's
-    baseline settings are ``composition="hamjepa", grid="hamjepa", num_slices=64, lam=0.02``.
+    with inv = :func:`lejepa_invariance` and SIGReg = :func:`sigreg_views`
+    (:func:`lejepa_composition`).  The author's baseline settings are
+    ``composition="hamjepa", grid="hamjepa", num_slices=64, lam=0.02``.
     Slices: pass ``directions`` (D, M), or a PRNG ``key`` to draw ``num_slices`` of them.
+    N >= 2 samples per view.
 
     Returns ``(loss, logs)`` with logs ``inv``, ``pred`` (= 1/2 inv, the author's
     "prediction loss"), ``sigreg``, ``std_l2``, ``loss``.
     """
-    c.choice("composition", composition, ("convex", "hamjepa"))
-    lam = c.real("lam", lam, low=0.0, high=1.0)
-    views = c.as_work(views)
-    c.require_ndim("views", views, 3, "(V, N, D)")
-    if directions is None:
-        if key is None:
-            raise ValueError("lejepa needs directions=(D, M) or key= to draw num_slices of them")
-        directions = random_directions(key, views.shape[-1], num_slices, views.dtype)
-    inv = lejepa_invariance(views, num_global_views)
-    sig = sigreg_views(views, directions, grid=grid, t_max=t_max, n_points=n_points)
-    inv_weight = (1.0 - lam) if composition == "convex" else 0.5
-    loss = inv_weight * inv + lam * sig
-    return c.finish(loss, {"inv": inv, "pred": 0.5 * inv, "sigreg": sig,
-                           "std_l2": c.std_l2(views)})
+    def regulariser(v, dirs):
+        return sigreg_views(v, dirs, grid=grid, t_max=t_max, n_points=n_points)
+
+    return lejepa_composition("lejepa", views, directions, regulariser, key=key,
+                              num_slices=num_slices, lam=lam, composition=composition,
+                              num_global_views=num_global_views, log_name="sigreg")

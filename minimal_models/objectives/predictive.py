@@ -16,11 +16,12 @@ from . import _common as c
 __all__ = ["simsiam", "byol", "byol_tau", "ema_update"]
 
 
-def _four(p1, p2, z1, z2):
+def _four(objective, p1, p2, z1, z2):
     arrs = c.as_work(p1, p2, z1, z2)
     if arrs[0].ndim != 2 or any(a.shape != arrs[0].shape for a in arrs):
         raise ValueError("p1, p2, z1, z2 must all have the same shape (N, D), got "
                          f"{[a.shape for a in arrs]}")
+    c.require_batch(objective, arrs[0].shape[0], 1)   # per-pair cosines: one pair suffices
     return arrs
 
 
@@ -38,7 +39,7 @@ def simsiam(p1, p2, z1, z2):
     Minimum -1.  Returns ``(loss, logs)`` with ``cos`` (mean of the two cosines), ``std_l2``
     (of z1, z2), ``loss``.
     """
-    p1, p2, z1, z2 = _four(p1, p2, z1, z2)
+    p1, p2, z1, z2 = _four("simsiam", p1, p2, z1, z2)
     sg = jax.lax.stop_gradient
     c12, c21 = jnp.mean(_cos(p1, sg(z2))), jnp.mean(_cos(p2, sg(z1)))
     loss = -0.5 * (c12 + c21)
@@ -58,7 +59,7 @@ def byol(p1, p2, z1, z2, *, form="official"):
     ``std_l2``, ``loss``.
     """
     c.choice("form", form, ("official", "negcos"))
-    p1, p2, z1, z2 = _four(p1, p2, z1, z2)
+    p1, p2, z1, z2 = _four("byol", p1, p2, z1, z2)
     sg = jax.lax.stop_gradient
     c12, c21 = jnp.mean(_cos(p1, sg(z2))), jnp.mean(_cos(p2, sg(z1)))
     loss = (4.0 - 2.0 * (c12 + c21)) if form == "official" else -0.5 * (c12 + c21)

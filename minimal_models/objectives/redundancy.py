@@ -41,8 +41,7 @@ def vicreg(z1, z2, *, inv_weight=25.0, var_weight=25.0, cov_weight=1.0, eps=1e-4
     c.choice("var_convention", var_convention, ("official", "solo"))
     z1, z2 = _two_views(z1, z2)
     n, d = z1.shape
-    if n < 2:
-        raise ValueError(f"vicreg needs N >= 2 samples per view, got N={n}")
+    c.require_batch("vicreg", n, 2)
     inv = jnp.mean((z1 - z2) ** 2)
 
     def var_cov(x):
@@ -73,6 +72,7 @@ def barlow_twins(z1, z2, *, lam=0.0051, bn_eps=1e-5, scale=1.0):
     """
     z1, z2 = _two_views(z1, z2)
     n = z1.shape[0]
+    c.require_batch("barlow_twins", n, 2)   # the per-dimension batch variance needs two
 
     def bn(x):
         return (x - jnp.mean(x, axis=0)) / jnp.sqrt(jnp.var(x, axis=0) + bn_eps)

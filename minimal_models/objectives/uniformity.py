@@ -26,8 +26,7 @@ def koleo(x, *, eps=1e-8):
     x = c.as_work(x)
     c.require_ndim("x", x, 2, "(N, D)")
     n = x.shape[0]
-    if n < 2:
-        raise ValueError(f"koleo needs N >= 2 points, got N={n}")
+    c.require_batch("koleo", n, 2)   # a nearest neighbour needs a second point
     xh = x / jnp.maximum(c.safe_norm(x, keepdims=True), eps)
     dots = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, xh @ xh.T)
     j = jax.lax.stop_gradient(jnp.argmax(dots, axis=1))

@@ -9,7 +9,7 @@ PAPER = "Minimal model of representation collapse (arXiv:2604.09979)"
 STATUS = "RECONSTRUCTION"
 
 
-def _at(ds, var, t, **sel):
+def value_at(ds, var, t, **sel):
     """var at time t: the grid value, or log-log interpolation between grid points."""
     da = ds[var].sel(**sel)
     ts = ds["t"].values
@@ -19,6 +19,7 @@ def _at(ds, var, t, **sel):
     return float(np.exp(np.interp(np.log(t), np.log(ts[keep]), np.log(da.values[keep]))))
 
 
-def _min_at(ds, var, t):
+def min_at(ds, var, t):
+    """The smallest value of var over all points at the grid time nearest to t."""
     i = int(np.argmin(np.abs(ds["t"].values - t)))
     return float(ds[var].isel(t=i).min())

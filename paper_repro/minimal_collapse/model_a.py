@@ -1,67 +1,92 @@
-"""Model A figure configs (RECONSTRUCTION of arXiv:2604.09979, spec §5): F2, F3 (trajectories
-without / with frustration), F4 (collapse time scale) and the PD_modelA phase diagram; their
-settings, expected values (spec §5, §6) and checks.  Computations: :mod:`simulations`
-(``FrustrationFlow`` sweeps), :mod:`analysis.collapse_rates`, :mod:`minimal_models.frustration`.
+"""Model A figures (RECONSTRUCTION of arXiv:2604.09979, spec §5), each whole: F2, F3
+(trajectories without / with frustration), F4 (collapse time scale) and the PD_modelA phase
+diagram with its named sweeps -- settings, expected values (spec §5, §6) with their sources,
+checks, run function and config.  Computations: :mod:`simulations.flows` (``FrustrationFlow``
+sweeps), :mod:`analysis.collapse_rates`, :mod:`minimal_models.frustration`, imported inside
+the run functions (listing the figures imports no JAX).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
-from analysis import d_min, first_crossing_time
-from analysis.collapse_rates import rate_dataset, two_class_coupling, two_class_dataset  # noqa: F401
-from figures.collapse import plot_collapse_timescales, plot_phase_diagram, plot_trajectories
-from minimal_models import coupling
-from minimal_models import frustration as model_a
-from simulations.flows import FrustrationFlow
-from simulations.sweep import SweepSpec, run_sweep
+from ..base import Check, FigureConfig, FigureResult, SweepConfig
+from ._common import PAPER, STATUS
 
-from ..base import Check, FigureResult
+# ------------------------------------------------------------------------- F2 and F3
 
-# F2/F3 settings of spec §5: unit-sum, K = 4, n = 50, d = 16, clustered init, seed_init = 1.
-F23 = FrustrationFlow(n_classes=4, n_per_class=50, dim=16, seed_A=0, seed_init=1,
-                      t_min=1e-3, t_max=100.0, spectrum=False)
+# F2/F3 settings of spec §5: unit-sum, K = 4, n = 50, d = 16, clustered init, seed_init = 1
+F23_SETTINGS = dict(n_classes=4, n_per_class=50, dim=16, seed_A=0, seed_init=1, t_min=1e-3,
+                    t_max=100.0, spectrum=False)
+
+
+def _f23_model(**changes):
+    from simulations.flows import FrustrationFlow
+
+    return FrustrationFlow(**{**F23_SETTINGS, **changes})
+
+
+def _n_samples() -> int:
+    return F23_SETTINGS["n_classes"] * F23_SETTINGS["n_per_class"]
 
 
 def _closed_form_labels(p, times):
-    """Label embeddings Y(t) from the closed form at exact times (for the checks)."""
-    point = dataclasses.replace(F23, frustration=p)
+    """Coupling, initial state and embeddings Z(t) from the closed form at exact times (for the
+    checks)."""
+    from minimal_models import frustration as model_a
+
+    point = _f23_model(frustration=p)
     A, Z0 = point.coupling(), point.initial_state()
     Z = model_a.closed_form(A, Z0, np.asarray(times, dtype=float))
     return A, Z0, Z
 
 
 def _trajectory_sweep(name, ps, quick):
-    model = dataclasses.replace(F23, n_times=61 if quick else 161)
+    from simulations.sweep import SweepSpec, run_sweep
+
+    model = _f23_model(n_times=61 if quick else 161)
     spec = SweepSpec(name, model, axes=[("frustration", ps)], chunk_size=len(ps))
     return run_sweep(spec, progress=False)
 
 
 def _ode_matches_closed_form(ds):
+    from analysis import d_min
+
     worst = 0.0
     for p in ds["frustration"].values:
         _, _, Z = _closed_form_labels(float(p), ds["t"].values)
-        cf = np.asarray(d_min(Z[:, F23.n_samples:]))
+        cf = np.asarray(d_min(Z[:, _n_samples():]))
         worst = max(worst, float(np.max(np.abs(ds["d_min"].sel(frustration=p).values - cf))))
     return Check("max |d_min(ODE sweep) - d_min(closed form)| over the grid", 1e-7, worst,
                  kind="max", source="toolkit consistency")
 
 
+def _accuracy(Z, classes, frustrated):
+    from analysis import nearest_label_accuracy
+
+    N = _n_samples()
+    return nearest_label_accuracy(Z[:N], Z[N:], classes, frustrated)
+
+
 def run_f2(quick: bool) -> FigureResult:
+    from analysis import d_min, first_crossing_time
+    from figures.collapse import plot_trajectories
+    from minimal_models import coupling
+    from minimal_models import frustration as model_a
+
     ds = _trajectory_sweep("F2", (0.0,), quick)
     one = ds.sel(frustration=0.0)
     A, Z0, Z = _closed_form_labels(0.0, [0.0, 1.0, 5.0, 100.0])
-    N = F23.n_samples
+    N = _n_samples()
     fine = np.geomspace(1e-4, 1.0, 400)
     _, _, Zf = _closed_form_labels(0.0, fine)
     classes = coupling.sample_classes(4, 50)
     frus = np.zeros(N, bool)
-    acc = [float(_acc(z, N, classes, frus)["acc_all"]) for z in Zf]
+    acc = [float(_accuracy(z, classes, frus)["acc_all"]) for z in Zf]
     dm = np.asarray(d_min(Z[:, N:]))
-    checks = [
-        Check("acc(t=0)", 0.375, float(_acc(Z0, N, classes, frus)["acc_all"]), rtol=0, atol=1e-12),
+    checks = [  # expected values: spec §5 F2 (RECONSTRUCTION)
+        Check("acc(t=0)", 0.375, float(_accuracy(Z0, classes, frus)["acc_all"]), rtol=0,
+              atol=1e-12),
         Check("first t with acc = 1", 0.005, first_crossing_time(fine, acc, 1.0), rtol=0.25),
         Check("d_min(0)", 0.5475, float(dm[0])),
         Check("d_min(100) (plateau)", 3.4691, float(dm[3])),
@@ -77,10 +102,9 @@ def run_f2(quick: bool) -> FigureResult:
     return FigureResult(fig, checks, ds)
 
 
-def _acc(Z, N, classes, frustrated):
-    from analysis import nearest_label_accuracy
-
-    return nearest_label_accuracy(Z[:N], Z[N:], classes, frustrated)
+F2 = FigureConfig("F2", PAPER, "Model A without frustration", STATUS,
+                  "acc(t), L(t), d_min(t): fast alignment, separated plateau, no collapse",
+                  quick_s=4.0, full_s=15.0, quick_measured=True, run=run_f2)
 
 
 F3_EXPECTED = {  # p: (acc_all(5), peak d_min, t_peak, d_min(20), d_min(100)), spec §5 F3
@@ -91,9 +115,13 @@ F3_EXPECTED = {  # p: (acc_all(5), peak d_min, t_peak, d_min(20), d_min(100)), s
 
 
 def run_f3(quick: bool) -> FigureResult:
+    from analysis import d_min
+    from figures.collapse import plot_trajectories
+    from minimal_models import coupling
+
     ps = tuple(F3_EXPECTED)
     ds = _trajectory_sweep("F3", ps, quick)
-    N = F23.n_samples
+    N = _n_samples()
     classes = coupling.sample_classes(4, 50)
     fine = np.geomspace(1e-2, 1.0, 600)
     checks = []
@@ -104,7 +132,7 @@ def run_f3(quick: bool) -> FigureResult:
         _, _, Zf = _closed_form_labels(p, fine)
         dmf = np.asarray(d_min(Zf[:, N:]))
         checks += [
-            Check(f"p={p}: acc_all(5)", acc5, float(_acc(Z[0], N, classes, frus)["acc_all"]),
+            Check(f"p={p}: acc_all(5)", acc5, float(_accuracy(Z[0], classes, frus)["acc_all"]),
                   rtol=0, atol=0.006),
             Check(f"p={p}: peak d_min", peak, float(dmf.max())),
             Check(f"p={p}: t of peak d_min", t_peak, float(fine[dmf.argmax()]), rtol=0.1),
@@ -116,7 +144,12 @@ def run_f3(quick: bool) -> FigureResult:
     return FigureResult(fig, checks, ds)
 
 
-# ------------------------------------------------------------------------------------ F4
+F3 = FigureConfig("F3", PAPER, "Model A with frustration", STATUS,
+                  "early accuracy gain, then slow collapse of d_min at rate lambda_slow",
+                  quick_s=18.5, full_s=15.0, quick_measured=True, run=run_f3)
+
+
+# -------------------------------------------------------------------------------- F4
 
 F4_CUBIC = {  # (K, n, p): (mean slow eigenvalue over seeds 0-9, cubic root), spec §6 A4
     (4, 50, 0.1): (0.12212, 0.12323),
@@ -126,11 +159,10 @@ F4_CUBIC = {  # (K, n, p): (mean slow eigenvalue over seeds 0-9, cubic root), sp
 }
 
 
-# moved to analysis.collapse_rates; re-exported for existing imports
-_two_class_coupling = two_class_coupling
-
-
 def run_f4(quick: bool) -> FigureResult:
+    from analysis.collapse_rates import rate_dataset, two_class_dataset
+    from figures.collapse import plot_collapse_timescales
+
     seeds = range(10)
     ps = (0.02, 0.04, 0.1, 0.2, 0.3) if quick else tuple(np.round(np.geomspace(0.02, 0.3, 10), 4))
     ps = tuple(sorted(set(ps) | {0.1, 0.2, 0.3}))
@@ -164,36 +196,58 @@ def run_f4(quick: bool) -> FigureResult:
     return FigureResult(fig, checks, rates)
 
 
-# ------------------------------------------------------------------------- phase diagram
-
-def _phase_spec(name, quick, axis, quick_values, full_values, description, **fixed):
-    """A Model A phase diagram sweep: frustration p x one more axis x seeds (hard, unit-sum)."""
-    model = FrustrationFlow(dim=8 if quick else 16, t_max=100.0, n_times=41, solver="ode",
-                            **fixed)
-    ps = (0.0, 0.05, 0.1, 0.2, 0.3) if quick else tuple(np.round(np.arange(0, 0.31, 0.025), 3))
-    seeds = (0, 1) if quick else (0, 1, 2, 3)
-    return SweepSpec(name, model, chunk_size=16, description=description,
-                     axes=[("frustration", ps), (axis, quick_values if quick else full_values),
-                           ("seed_A", seeds)])
+F4 = FigureConfig("F4", PAPER, "Collapse time scale", STATUS,
+                  "tau = 1/lambda_slow vs p (exact, cubic, first order) and the K = 2 rate",
+                  quick_s=10.0, full_s=120.0, run=run_f4)
 
 
-def phase_diagram_spec(quick: bool) -> SweepSpec:
-    """Model A phase diagram: frustration p x classes K (x seeds)."""
-    return _phase_spec("modelA_phase_K", quick, "n_classes", (2, 3, 4, 6), (2, 3, 4, 6, 8),
-                       "Model A: collapse ratio over frustration x classes",
-                       n_per_class=20 if quick else 50)
+# ---------------------------------------------------------------- phase diagram, sweeps
+
+def _phase_axes(axis, quick_values, full_values):
+    """The axes of a Model A phase diagram: frustration p x one more axis x seeds."""
+    def axes(quick: bool) -> list:
+        ps = (0.0, 0.05, 0.1, 0.2, 0.3) if quick else tuple(
+            np.round(np.arange(0, 0.31, 0.025), 3))
+        seeds = (0, 1) if quick else (0, 1, 2, 3)
+        return [("frustration", ps), (axis, quick_values if quick else full_values),
+                ("seed_A", seeds)]
+    return axes
 
 
-def phase_diagram_n_spec(quick: bool) -> SweepSpec:
-    """Model A phase diagram: frustration p x samples per class n (x seeds), K = 4."""
-    return _phase_spec("modelA_phase_n", quick, "n_per_class", (10, 20, 40),
-                       (10, 20, 50, 100, 200),
-                       "Model A: collapse ratio over frustration x samples per class",
-                       n_classes=4)
+def _phase_model(quick: bool, **fixed):
+    """The Model A phase diagrams' fixed parameters (hard pairs, unit-sum, T = 100)."""
+    from simulations.flows import FrustrationFlow
+
+    return FrustrationFlow(dim=8 if quick else 16, t_max=100.0, n_times=41, solver="ode",
+                           **fixed)
+
+
+def _phase_k_model(quick: bool):
+    return _phase_model(quick, n_per_class=20 if quick else 50)
+
+
+def _phase_n_model(quick: bool):
+    return _phase_model(quick, n_classes=4)
+
+
+# quick_s: run_sweep of the default quick grid in one process, measured 2026-12-06 on the
+# 2-core development machine at load average ~10 (shared; expect less on a quiet machine);
+# the full grids were not timed
+MODELA_PHASE_K = SweepConfig(
+    "modelA_phase_K", "Model A ODE: d_min(t) over frustration x classes K x seeds",
+    _phase_axes("n_classes", (2, 3, 4, 6), (2, 3, 4, 6, 8)), _phase_k_model, chunk_size=16,
+    quick_s=17.0)
+MODELA_PHASE_N = SweepConfig(
+    "modelA_phase_n", "Model A ODE: d_min(t) over frustration x samples per class x seeds",
+    _phase_axes("n_per_class", (10, 20, 40), (10, 20, 50, 100, 200)), _phase_n_model,
+    chunk_size=16, quick_s=36.6)
 
 
 def run_phase(quick: bool) -> FigureResult:
-    ds = run_sweep(phase_diagram_spec(quick), progress=not quick)
+    from figures.collapse import plot_phase_diagram
+    from simulations.sweep import run_sweep
+
+    ds = run_sweep(MODELA_PHASE_K.spec(quick), progress=not quick)
     ratio = ds["d_min"].isel(t=-1) / ds["d_min"].max("t")
     T = float(ds["t"][-1])
     clean = ratio.sel(frustration=0.0)
@@ -218,3 +272,9 @@ def run_phase(quick: bool) -> FigureResult:
     ]
     fig = plot_phase_diagram(ds, title=f"Model A phase diagram (T = {T:g}, hard pairs)")
     return FigureResult(fig, checks, ds)
+
+
+PD_MODELA = FigureConfig("PD_modelA", PAPER, "Model A phase diagram", STATUS,
+                         "collapse ratio over frustration x classes with the predicted rate "
+                         "overlaid",
+                         quick_s=20.0, full_s=180.0, run=run_phase)

@@ -1,8 +1,10 @@
-"""Model B figure configs (RECONSTRUCTION of arXiv:2604.09979, spec §5): F5 (stop-gradient vs
-none), F6 (the K = 2 reduction), the PD_modelB phase diagrams (full model and mean-field
-closure) and PD_threshold (beyond the paper); their settings, expected values (spec §5, §6)
-and checks.  Computations: :mod:`simulations` (``StopGradFlow``, ``MeanFieldFlow`` sweeps),
-:mod:`simulations.experiments.two_class_reduction`, :mod:`minimal_models.stopgrad`.
+"""Model B figures (RECONSTRUCTION of arXiv:2604.09979, spec §5), each whole: F5 (stop-gradient
+vs none), F6 (the K = 2 reduction), the PD_modelB phase diagrams (full model and mean-field
+closure) and PD_threshold (beyond the paper) with their named sweeps -- settings, expected
+values (spec §5, §6) with their sources, checks, run function and config.  Computations:
+:mod:`simulations.flows` (``StopGradFlow``, ``MeanFieldFlow`` sweeps),
+:mod:`simulations.experiments.two_class_reduction`, :mod:`minimal_models.stopgrad`, imported
+inside the run functions (listing the figures imports no JAX).
 """
 
 from __future__ import annotations
@@ -11,17 +13,8 @@ import dataclasses
 
 import numpy as np
 
-from figures.collapse import (plot_alpha_phase_diagrams, plot_sg_threshold,
-                              plot_stopgrad_trajectories, plot_two_class_reduction)
-from minimal_models import stopgrad as model_b
-from simulations.sweep import SweepSpec, run_sweep
-from simulations.flows.meanfield import MeanFieldFlow
-from simulations.flows.stopgrad import StopGradFlow
-from simulations.experiments.two_class_reduction import (two_class_decay, two_class_fixed_line,
-                                             two_class_phase_plane)
-
-from ..base import Check, FigureResult
-from ._common import _at
+from ..base import Check, FigureConfig, FigureResult, SweepConfig
+from ._common import PAPER, STATUS, value_at
 
 # ------------------------------------------------------------------- Model B: F5
 
@@ -29,17 +22,22 @@ F5_SG = {0.0: 1.6763, 0.1: 2.3827, 0.2: 2.4925, 0.3: 1.7727}  # d_min(3e4), spec
 F5_NOSG_10 = {0.1: 0.2855, 0.2: 0.0671, 0.3: 0.0198}  # d_min(10) without SG, spec §6 B7
 
 
-def f5_model(quick: bool) -> StopGradFlow:
+def f5_model(quick: bool):
     """F5 settings (spec §5): balanced preset, K = 4, n = 50, d = 8, W(0) = I, seed_init = 3,
     seed_A = 0.  Quick: t in [1e-2, 1e2] on a 0.2-decade grid (t = 10, 100 are grid points;
     the flow is stiff -- the head relaxes at rate ~ nu C ~ K |x|^2 -- so the explicit solver's
     cost grows linearly with T); full: t in [1e-2, 3e4]."""
+    from simulations.flows.stopgrad import StopGradFlow
+
     if quick:
         return StopGradFlow(t_min=1e-2, t_max=1e2, n_times=22)
     return StopGradFlow(t_min=1e-2, t_max=3e4, n_times=61, max_steps=2_000_000)
 
 
 def run_f5(quick: bool) -> FigureResult:
+    from figures.collapse import plot_stopgrad_trajectories
+    from simulations.sweep import SweepSpec, run_sweep
+
     model = f5_model(quick)
     spec = SweepSpec("F5", model, axes=[("alpha", (1.0, 0.0)),
                                         ("frustration", tuple(F5_SG))], chunk_size=8)
@@ -50,11 +48,11 @@ def run_f5(quick: bool) -> FigureResult:
         Check("d_min(0)", 0.2381, float(ds["d_min"].isel(t=0).max()), atol=5e-5, rtol=0),
     ]
     for p, ref in F5_NOSG_10.items():
-        checks.append(Check(f"no SG, p={p}: d_min(10)", ref, _at(ds, "d_min", 10.0, alpha=0.0,
-                                                                 frustration=p),
+        checks.append(Check(f"no SG, p={p}: d_min(10)", ref,
+                            value_at(ds, "d_min", 10.0, alpha=0.0, frustration=p),
                             rtol=0 if exact_t else 2e-2, atol=5e-5 if exact_t else 0))
         checks.append(Check(f"no SG, p={p}: d_min(100) < 1e-4", 1e-4,
-                            _at(ds, "d_min", 100.0, alpha=0.0, frustration=p), kind="max"))
+                            value_at(ds, "d_min", 100.0, alpha=0.0, frustration=p), kind="max"))
     sg = ds.sel(alpha=1.0)
     t = ds["t"].values
     late = t >= 0.9
@@ -86,6 +84,8 @@ def run_f5(quick: bool) -> FigureResult:
 
 def _fixed_point_checks(model, sg):
     """Spec §6 B6 at T = 3e4: fixed-point conditions and the head's eigenvalues sqrt(tau_j)."""
+    from minimal_models import stopgrad as model_b
+
     worst = {"sample": 0.0, "label": 0.0, "walk": 0.0, "head": 0.0}
     checks = []
     for p in sg["frustration"].values:
@@ -107,12 +107,24 @@ def _fixed_point_checks(model, sg):
     return checks
 
 
+F5 = FigureConfig("F5", PAPER, "Model B: stop-gradient vs no stop-gradient", STATUS,
+                  "d_min(t), head-space accuracy and Q drift: SG separated, no SG collapses",
+                  # full: the stiff head mode takes ~2e5 explicit steps to t = 3e4
+                  quick_s=35.0, full_s=45 * 60.0, run=run_f5)
+
+
 # ------------------------------------------------------------------- Model B: F6 (K = 2)
 
 F6_RATES = {0.99: 9.52e-4, 0.9: 9.52e-3, 0.5: 4.76e-2, 0.0: 9.52e-2}  # spec §5 F6(b), m = 0.1
 
 
 def run_f6(quick: bool) -> FigureResult:
+    from figures.collapse import plot_two_class_reduction
+    from minimal_models import stopgrad as model_b
+    from simulations.experiments.two_class_reduction import (two_class_decay,
+                                                             two_class_fixed_line,
+                                                             two_class_phase_plane)
+
     start = (0.1, 1.0, 1.0)
     fixed = two_class_fixed_line(np.linspace(0, 2, 9 if quick else 21), start=start)
     closed = np.stack([fixed["u_closed"], fixed["w_closed"]], axis=1)
@@ -145,6 +157,11 @@ def run_f6(quick: bool) -> FigureResult:
     return FigureResult(fig, checks, phase)
 
 
+F6 = FigureConfig("F6", PAPER, "K = 2 reduction of Model B", STATUS,
+                  "SG fixed line, partial-SG collapse rates, threshold rho < 1 + 2 Q0",
+                  quick_s=7.9, full_s=40.0, quick_measured=True, run=run_f6)
+
+
 # ------------------------------------------------------------------- Model B phase diagrams
 
 # Model B solves are limited by stability, not accuracy (the head relaxes at rate ~ nu C):
@@ -168,34 +185,49 @@ def pd_grid(quick: bool) -> tuple[tuple, tuple]:
     return alphas, ps
 
 
-PD_ALPHAS_FULL, PD_ALPHAS_QUICK = pd_grid(False)[0], pd_grid(True)[0]
-
-
-def modelB_phase_spec(quick: bool) -> SweepSpec:
-    """Model B phase diagram (spec §5 PD): frustration x alpha, F5 settings, T = 3000 on a
-    40 x 40 grid (quick: 20 x 20, T = 100), exact reduced state, tsit5-lean."""
-    model = StopGradFlow(t_max=100.0 if quick else 3000.0, n_times=21 if quick else 41,
-                         rtol=1e-8, atol=1e-10, ode_solver=PD_SOLVER,
-                         max_steps=200_000 if quick else 2_000_000)
+def _pd_axes(quick: bool) -> list:
     alphas, ps = pd_grid(quick)
-    return SweepSpec("modelB_phase", model, chunk_size=50,
-                     axes=[("alpha", alphas), ("frustration", ps)],
-                     description="Model B: collapse ratio over frustration x SG strength alpha")
+    return [("alpha", alphas), ("frustration", ps)]
 
 
-def modelB_meanfield_phase_spec(quick: bool) -> SweepSpec:
-    """The same grid for the large-N type closure (spec §3.6)."""
-    full = modelB_phase_spec(quick)
-    m = full.model
-    model = MeanFieldFlow(n_per_class=m.n_per_class, dim=m.dim, t_max=m.t_max,
-                          n_times=m.n_times, rtol=m.rtol, atol=m.atol, mode="large_N")
-    return SweepSpec("modelB_phase_meanfield", model, chunk_size=50, axes=full.axes,
-                     description="Model B large-N closure: frustration x alpha")
+def _pd_model(quick: bool):
+    """Model B phase diagram (spec §5 PD): F5 settings, T = 3000 (quick: T = 100), exact
+    reduced state, tsit5-lean."""
+    from simulations.flows.stopgrad import StopGradFlow
+
+    return StopGradFlow(t_max=100.0 if quick else 3000.0, n_times=21 if quick else 41,
+                        rtol=1e-8, atol=1e-10, ode_solver=PD_SOLVER,
+                        max_steps=200_000 if quick else 2_000_000)
+
+
+def _pd_meanfield_model(quick: bool):
+    """The same settings for the large-N type closure (spec §3.6)."""
+    from simulations.flows.meanfield import MeanFieldFlow
+
+    m = _pd_model(quick)
+    return MeanFieldFlow(n_per_class=m.n_per_class, dim=m.dim, t_max=m.t_max,
+                         n_times=m.n_times, rtol=m.rtol, atol=m.atol, mode="large_N")
+
+
+# quick_s: run_sweep of the default quick grid in one process, measured 2026-12-06 on the
+# 2-core development machine at load average ~10 (shared; expect less on a quiet machine).
+# full_s of modelB_phase: a 30 x 30 grid at T = 3000 took about 39 min on a loaded 2-core
+# machine (2.6 s per point), scaled to the 1600 points of the 40 x 40 grid
+MODELB_PHASE = SweepConfig("modelB_phase",
+                           "Model B ODE: d_min(t) over SG strength alpha x frustration",
+                           _pd_axes, _pd_model, chunk_size=50, quick_s=54.9,
+                           full_s=39 * 60.0 * 1600 / 900)
+MODELB_PHASE_MEANFIELD = SweepConfig(
+    "modelB_phase_meanfield", "Model B large-N closure: d_min(t) over SG strength alpha x "
+    "frustration", _pd_axes, _pd_meanfield_model, chunk_size=50, quick_s=76.4)
 
 
 def run_pd_modelB(quick: bool) -> FigureResult:
-    full = run_sweep(modelB_phase_spec(quick), progress=not quick)
-    mean = run_sweep(modelB_meanfield_phase_spec(quick), progress=not quick)
+    from figures.collapse import plot_alpha_phase_diagrams
+    from simulations.sweep import run_sweep
+
+    full = run_sweep(MODELB_PHASE.spec(quick), progress=not quick)
+    mean = run_sweep(MODELB_PHASE_MEANFIELD.spec(quick), progress=not quick)
     ratio = full["d_min"].isel(t=-1) / full["d_min"].max("t")
     ratio_mf = mean["d_min"].isel(t=-1) / mean["d_min"].max("t")
     T = float(full["t"][-1])
@@ -223,21 +255,37 @@ def run_pd_modelB(quick: bool) -> FigureResult:
     return FigureResult(fig, checks, full)
 
 
-def threshold_spec(quick: bool) -> SweepSpec:
-    """Beyond the paper: full Model B (SG, balanced preset) at K = 2 and K = 4 over frustration x
-    initial embedding scale (which sets Q0), to test the K = 2 threshold rho < 1 + 2 Q0
-    (quick: n = 20, d = 4, T = 300; full: n = 50, d = 8, T = 1000)."""
-    model = StopGradFlow(n_per_class=20 if quick else 50, dim=4 if quick else 8,
-                         t_max=300.0 if quick else 1000.0, n_times=21 if quick else 31,
-                         rtol=1e-8, atol=1e-10)
+PD_MODELB = FigureConfig("PD_modelB", PAPER, "Model B phase diagram (full and mean field)",
+                         STATUS, "collapse ratio over frustration x alpha, full model beside "
+                         "the closure",
+                         # full: 40 x 40, estimated
+                         quick_s=60.0, full_s=3600.0, run=run_pd_modelB)
+
+
+def _threshold_model(quick: bool):
+    """Beyond the paper: full Model B (SG, balanced preset) to test the K = 2 threshold
+    rho < 1 + 2 Q0 (quick: n = 20, d = 4, T = 300; full: n = 50, d = 8, T = 1000)."""
+    from simulations.flows.stopgrad import StopGradFlow
+
+    return StopGradFlow(n_per_class=20 if quick else 50, dim=4 if quick else 8,
+                        t_max=300.0 if quick else 1000.0, n_times=21 if quick else 31,
+                        rtol=1e-8, atol=1e-10)
+
+
+def _threshold_axes(quick: bool) -> list:
+    """K = 2 and K = 4 over frustration x initial embedding scale (which sets Q0)."""
     ps = (0.05, 0.15, 0.3) if quick else (0.05, 0.1, 0.15, 0.2, 0.3)
     # Q0 = (lambda s^2 - 1)/2 with lambda ~ 5-35 at these initial states: s in [0.03, 0.4]
     # puts most points in the threshold region -1/2 < Q0 < 0
     scales = (0.09, 0.13, 0.19, 0.28, 0.4) if quick else tuple(
         np.round(np.geomspace(0.03, 0.4, 8), 4))
-    return SweepSpec("modelB_threshold", model, chunk_size=16,
-                     axes=[("n_classes", (2, 4)), ("frustration", ps), ("init_scale", scales)],
-                     description="Model B SG threshold: classes x frustration x init scale")
+    return [("n_classes", (2, 4)), ("frustration", ps), ("init_scale", scales)]
+
+
+MODELB_THRESHOLD = SweepConfig(
+    "modelB_threshold", "Model B SG: d_min(t), rho and Q0 over classes x frustration x "
+    "initial scale", _threshold_axes, _threshold_model, chunk_size=16,
+    quick_s=3.2)  # measured as above, compiled functions in the persistent cache
 
 
 def run_pd_threshold(quick: bool) -> FigureResult:
@@ -247,7 +295,10 @@ def run_pd_threshold(quick: bool) -> FigureResult:
     Q0, more at larger rho); at K = 4 the line, with Q0 from the least favourable
     class-difference direction, is far too pessimistic: SG keeps most points below it
     separated.  The checks report these shares."""
-    ds = run_sweep(threshold_spec(quick), progress=not quick)
+    from figures.collapse import plot_sg_threshold
+    from simulations.sweep import run_sweep
+
+    ds = run_sweep(MODELB_THRESHOLD.spec(quick), progress=not quick)
     ratio = (ds["d_min"].isel(t=-1) / ds["d_min"].max("t"))
     separated = ratio > 0.1
     margin = 1 + 2 * ds["Q0"] - ds["rho"]  # > 0: the reduction predicts separation
@@ -270,3 +321,10 @@ def run_pd_threshold(quick: bool) -> FigureResult:
     fig = plot_sg_threshold(ds, title=f"SG threshold in the full Model B (T = {T:g}; line: "
                                       "K = 2 reduction)")
     return FigureResult(fig, checks, ds)
+
+
+PD_THRESHOLD = FigureConfig("PD_threshold", PAPER,
+                            "SG threshold in the full Model B (beyond the paper)", STATUS,
+                            "K = 2 and K = 4 over frustration x initial scale, with "
+                            "rho < 1 + 2 Q0", quick_s=20.0, full_s=25 * 60.0,
+                            run=run_pd_threshold)

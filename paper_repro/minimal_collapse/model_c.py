@@ -1,16 +1,13 @@
-"""Model C figure config (RECONSTRUCTION of arXiv:2604.09979, spec §5): F7, the linear
-teacher-student; settings, expected values (spec §6 C1) and checks.  Computation: a
-``TeacherStudentFlow`` sweep (:mod:`simulations.flows.teacher_student`).
+"""Model C figure (RECONSTRUCTION of arXiv:2604.09979, spec §5), whole: F7, the linear
+teacher-student -- settings, expected values (spec §6 C1) with their source, checks, run
+function and config.  Computation: a ``TeacherStudentFlow`` sweep
+(:mod:`simulations.flows.teacher_student`), imported inside the run function.
 """
 
 from __future__ import annotations
 
-from figures.collapse import plot_teacher_student
-from simulations.sweep import SweepSpec, run_sweep
-from simulations.flows.teacher_student import TeacherStudentFlow
-
-from ..base import Check, FigureResult
-from ._common import _at, _min_at
+from ..base import Check, FigureConfig, FigureResult
+from ._common import PAPER, STATUS, min_at, value_at
 
 # ------------------------------------------------------------------- Model C: F7
 
@@ -24,6 +21,10 @@ F7_EXPECTED = {  # (student, alpha, p): (d_min(100), d_min(2000), acc_true(2000)
 
 
 def run_f7(quick: bool) -> FigureResult:
+    from figures.collapse import plot_teacher_student
+    from simulations.flows.teacher_student import TeacherStudentFlow
+    from simulations.sweep import SweepSpec, run_sweep
+
     # t = 10, 100 and 2000 on the grid: 0.1-decade steps from 1e-2 to 1e3, then 2000
     model = TeacherStudentFlow(t_min=1e-2, t_max=2000.0, n_times=31 if quick else 61)
     spec = SweepSpec("F7", model, axes=[("student", ("plain", "head")), ("alpha", (1.0, 0.0)),
@@ -31,12 +32,12 @@ def run_f7(quick: bool) -> FigureResult:
     ds = run_sweep(spec, progress=False)
     checks = [Check("solver failures", 0, int((ds["result"] != 0).sum()), rtol=0, atol=0),
               Check("min acc_true(10) over all runs (early gain)", 1.0,
-                    _min_at(ds, "acc_true", 10.0), kind="min")]
+                    min_at(ds, "acc_true", 10.0), kind="min")]
     for (student, a, p), (d100, d2000, acc) in F7_EXPECTED.items():
         sel = dict(student=student, alpha=a, frustration=p)
         name = {"plain": "plain", "head": "SG head" if a == 1 else "head, no SG"}[student]
-        checks.append(Check(f"{name}, p={p}: d_min(100)", d100, _at(ds, "d_min", 100.0, **sel),
-                            rtol=0.1))
+        checks.append(Check(f"{name}, p={p}: d_min(100)", d100,
+                            value_at(ds, "d_min", 100.0, **sel), rtol=0.1))
         checks.append(Check(f"{name}, p={p}: d_min(2000)", d2000,
                             float(ds["d_min"].sel(**sel).isel(t=-1)), rtol=0.1))
         checks.append(Check(f"{name}, p={p}: acc_true(2000)", acc,
@@ -46,3 +47,8 @@ def run_f7(quick: bool) -> FigureResult:
     fig = plot_teacher_student(ds, title="F7: Model C, linear teacher-student (D=50, K=4, "
                                          "P=200, d=16)")
     return FigureResult(fig, checks, ds)
+
+
+F7 = FigureConfig("F7", PAPER, "Model C: linear teacher-student", STATUS,
+                  "label noise collapses plain and no-SG students; the SG head protects",
+                  quick_s=25.0, full_s=40.0, run=run_f7)

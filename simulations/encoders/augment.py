@@ -29,7 +29,8 @@ import math
 import jax
 import jax.numpy as jnp
 
-__all__ = ["AUGMENTATIONS", "digits_view", "cifar_view", "noise_view", "make_augment",
+__all__ = ["AUGMENTATIONS", "AUGMENTATION_INPUTS",
+           "digits_view", "cifar_view", "noise_view", "make_augment",
            "rgb_to_hsv", "hsv_to_rgb"]
 
 
@@ -185,6 +186,10 @@ def noise_view(u, noise, x):
 # name -> (view function, number of uniforms it reads, whether it reads Gaussian noise)
 AUGMENTATIONS = {"digits": (digits_view, 9, True), "cifar": (cifar_view, 14, False),
                  "noise": (noise_view, 0, True), "none": (lambda u, noise, x: x, 0, False)}
+
+#: What each augmentation takes: ``"image"`` (C, H, W), ``"rgb_image"`` (3, H, W: colour jitter,
+#: grayscale) or ``"any"`` sample.
+AUGMENTATION_INPUTS = {"digits": "image", "cifar": "rgb_image", "noise": "any", "none": "any"}
 
 
 def make_augment(name: str, n_views: int, *, mean=0.0, std=1.0):

@@ -1,7 +1,12 @@
 """The training configuration: one validated, frozen dataclass.
 
 Every field is checked at construction; a bad value raises ``ValueError`` naming the field, the
-value and what is allowed, before any data is loaded, anything is compiled or written.
+value and what is allowed, before any data is loaded, anything is compiled or written.  No
+setting is silently ignored: a field the chosen network / data combination does not read
+(``width`` of any encoder but the ResNet, ``out_dim`` of the token encoders, ``norm`` of the
+MLP, ``data_dir`` of the bundled data sets, ``warmup_start`` without warm-up steps) must keep
+its default, and :func:`config_from_assignments` refuses one that is assigned at all.  The
+objective is resolved once, here (:attr:`TrainConfig.training_objective`).
 """
 
 from __future__ import annotations
@@ -11,13 +16,18 @@ import json
 
 from minimal_models import validation as check
 
-from . import objectives as _objectives
-from .augment import AUGMENTATIONS
-from .data import DATASETS
-from .networks import ENCODERS, NORMS
+from .augment import AUGMENTATION_INPUTS, AUGMENTATIONS
+from .data import DATA_INPUTS, DATASETS, FILE_DATASETS
+from .networks import ENCODER_INPUTS, ENCODER_SETTINGS, ENCODERS, NORMS
+from .objectives import TrainingObjective, resolve_objective
 from .precision import DTYPES
 
-__all__ = ["TrainConfig", "config_from_assignments"]
+__all__ = ["TrainConfig", "config_from_assignments", "INT_MAX", "SEED_MAX"]
+
+#: Largest step count, batch, size or interval: the step counter and shapes are int32.
+INT_MAX = 2**31 - 1
+#: Largest seed: PRNG keys are made from 32 bits (larger seeds would wrap onto smaller ones).
+SEED_MAX = 2**32 - 1
 
 _DEFAULT_ENCODER = {"digits": "digits_cnn", "cifar10": "resnet18_tokens",
                     "cifar100": "resnet18_tokens", "gaussian_mixture": "mlp"}
@@ -31,10 +41,12 @@ class TrainConfig:
 
     - ``objective``: a name of :data:`simulations.encoders.objectives.OBJECTIVES` (the
       trainable part of :data:`minimal_models.objectives.registry.OBJECTIVES`);
-      ``objective_options``: keyword overrides passed to it (a dict or (key, value) pairs);
-      HamJEPA / MLP-HJEPA take ``preset`` (``"cifar"``, the default, or ``"imagenet"``: the
-      author's released configs, :data:`minimal_models.objectives.hamjepa.HAMJEPA_PRESETS`),
-      e.g. ``--set obj.preset=imagenet``.
+      ``objective_options``: keyword overrides of its training recipe
+      (:mod:`simulations.encoders.recipes`; a dict or (key, value) pairs); HamJEPA / MLP-HJEPA
+      take ``preset`` (``"cifar"``, the default, or ``"imagenet"``: the author's released
+      configs, :data:`minimal_models.objectives.hamjepa.HAMJEPA_PRESETS`), e.g.
+      ``--set obj.preset=imagenet``.  ``batch_size`` must be at least the objective's
+      ``min_batch``.
     - ``encoder``: ``"auto"`` picks digits_cnn / resnet18_tokens / mlp from ``data``.
     - ``dtype``: compute dtype of the encoder (float32 or bfloat16); ``param_dtype``: storage of
       the parameters and optimiser moments (float32 master weights by default).  Losses are
@@ -44,6 +56,7 @@ class TrainConfig:
     - ``clip_norm``: global-norm clipping; ``"auto"`` is the method's own choice (the authors
       clip HamJEPA at 1.0 and not the SIGReg baseline), ``None`` switches clipping off.
     - ``prng_impl``: the JAX PRNG of the run (see :mod:`simulations.encoders.train`).
+    - Integers lie in [minimum, :data:`INT_MAX`], ``seed`` in [0, :data:`SEED_MAX`].
     - ``steps`` must be a multiple of ``steps_per_dispatch`` (one ``lax.scan`` per dispatch
       keeps a single compiled program); so must ``checkpoint_every``.
     - checkpoints (with an ``out_dir``; a killed run resumes from the last one, bit-identical
@@ -95,7 +108,9 @@ class TrainConfig:
             raise ValueError(f"objective_options={self.objective_options!r} must be a dict or "
                              "(key, value) pairs") from None
         object.__setattr__(self, "objective_options", opts)
-        check.choice("objective", self.objective, _objectives.OBJECTIVES)
+        # the one lookup of the objective: its entry, recipe and the run's keywords
+        object.__setattr__(self, "_objective", resolve_objective(
+            self.objective, data=self.data, options=opts))
         check.choice("data", self.data, DATASETS)
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise ValueError(f"data_dir={self.data_dir!r} must be a path string or None")
@@ -105,12 +120,15 @@ class TrainConfig:
         check.choice("encoder", self.encoder, ("auto", *ENCODERS))
         check.choice("norm", self.norm, ("auto", *NORMS))
         check.choice("augment", self.augment, ("auto", *AUGMENTATIONS))
-        check.integer("n_views", self.n_views, minimum=2)
+        _integer("n_views", self.n_views, 2)
         check.choice("dtype", self.dtype, tuple(DTYPES))
         check.choice("param_dtype", self.param_dtype, tuple(DTYPES))
-        check.integer("batch_size", self.batch_size, minimum=2)
-        check.integer("steps", self.steps, minimum=1)
-        check.integer("steps_per_dispatch", self.steps_per_dispatch, minimum=1)
+        _integer("batch_size", self.batch_size, 2)
+        if self.batch_size < self.training_objective.min_batch:
+            raise ValueError(f"batch_size={self.batch_size}: objective {self.objective!r} "
+                             f"needs a batch of at least {self.training_objective.min_batch}")
+        _integer("steps", self.steps, 1)
+        _integer("steps_per_dispatch", self.steps_per_dispatch, 1)
         if self.steps % self.steps_per_dispatch:
             raise ValueError(f"steps={self.steps} must be a multiple of "
                              f"steps_per_dispatch={self.steps_per_dispatch}")
@@ -123,18 +141,51 @@ class TrainConfig:
         check.real("min_lr_ratio", self.min_lr_ratio, low=0.0, high=1.0)
         if self.clip_norm is not None and self.clip_norm != "auto":
             check.positive("clip_norm", self.clip_norm)
-        check.integer("seed", self.seed, minimum=0)
+        _integer("seed", self.seed, 0, SEED_MAX)
         check.choice("prng_impl", self.prng_impl, ("rbg", "threefry2x32", "unsafe_rbg"))
-        check.integer("checkpoint_every", self.checkpoint_every, minimum=0)
+        _integer("checkpoint_every", self.checkpoint_every, 0)
         if self.checkpoint_every % self.steps_per_dispatch:
             raise ValueError(f"checkpoint_every={self.checkpoint_every} must be a multiple of "
                              f"steps_per_dispatch={self.steps_per_dispatch}")
         check.real("checkpoint_seconds", self.checkpoint_seconds, low=0.0)
-        check.integer("out_dim", self.out_dim, minimum=2)
-        check.integer("width", self.width, minimum=1)
-        _objectives.check_options(self.objective, dict(self.objective_options))
+        _integer("out_dim", self.out_dim, 2)
+        _integer("width", self.width, 1)
+        self._check_combination()
+
+    def _check_combination(self):
+        """Refuse a network / data / augmentation that cannot work together, and a setting
+        that differs from its default where this combination does not read it."""
+        enc, data = self.encoder_name, self.data
+        have = DATA_INPUTS[data]
+        if not _accepts(ENCODER_INPUTS[enc], have):
+            raise ValueError(f"encoder={enc!r} needs {_SAMPLES[ENCODER_INPUTS[enc]]}; data="
+                             f"{data!r} holds {_SAMPLES[have]} (use encoder='mlp' or 'auto')")
+        if self.augment != "auto" and not _accepts(AUGMENTATION_INPUTS[self.augment], have):
+            raise ValueError(f"augment={self.augment!r} needs "
+                             f"{_SAMPLES[AUGMENTATION_INPUTS[self.augment]]}; data={data!r} "
+                             f"holds {_SAMPLES[have]}")
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name, why in unused_settings(self).items():
+            value = getattr(self, name)
+            if value != defaults[name]:
+                raise ValueError(f"{name}={value!r} is not used by this run: {why}; leave it "
+                                 f"at its default ({defaults[name]!r})")
 
     # resolved choices -----------------------------------------------------------------------
+    @property
+    def training_objective(self) -> TrainingObjective:
+        """The objective resolved once for this run: registry entry, recipe, keywords."""
+        resolved = self.__dict__.get("_objective")
+        if resolved is None:   # an unpickled copy: resolve again
+            resolved = resolve_objective(self.objective, data=self.data,
+                                         options=self.objective_options)
+            object.__setattr__(self, "_objective", resolved)
+        return resolved
+
+    def __getstate__(self):
+        # the resolved objective holds functions: rebuilt on demand, never pickled
+        return {k: v for k, v in self.__dict__.items() if k != "_objective"}
+
     @property
     def encoder_name(self) -> str:
         return _DEFAULT_ENCODER[self.data] if self.encoder == "auto" else self.encoder
@@ -146,8 +197,13 @@ class TrainConfig:
     @property
     def clip(self) -> float | None:
         if self.clip_norm == "auto":
-            return _objectives.OBJECTIVES[self.objective].clip
+            return self.training_objective.clip
         return None if self.clip_norm is None else float(self.clip_norm)
+
+    @property
+    def warmup_steps(self) -> int:
+        """Steps of the linear learning-rate warm-up (``warmup_frac`` of ``steps``, rounded)."""
+        return int(round(self.warmup_frac * self.steps))
 
     def to_json(self) -> str:
         d = dataclasses.asdict(self)
@@ -158,25 +214,52 @@ class TrainConfig:
         """The fields that define the computation (everything but how often checkpoints are
         written): runs with equal identities compute the same steps, so one may resume the
         other and they share a compiled step."""
-        return _identity(json.loads(self.to_json()))
+        return identity_of(json.loads(self.to_json()))
+
+
+def _integer(name, value, low, high=INT_MAX) -> int:
+    value = check.integer(name, value, minimum=low)
+    if value > high:
+        raise ValueError(f"{name}={value} is outside the allowed range [{low}, {high}]")
+    return value
+
+
+_SAMPLES = {"image": "(C, H, W) images", "rgb_image": "RGB (3, H, W) images",
+            "vector": "vectors"}
+
+
+def _accepts(needs: str, have: str) -> bool:
+    """Whether samples of kind ``have`` (image, rgb_image, vector) suit what a network or an
+    augmentation ``needs`` (any, image, rgb_image)."""
+    return needs == "any" or needs == have or (needs == "image" and have == "rgb_image")
+
+
+def unused_settings(config: TrainConfig) -> dict:
+    """The fields ``config``'s network / data combination does not read, each with the reason
+    (named network, data set or schedule)."""
+    enc, data = config.encoder_name, config.data
+    unused = {}
+    for name in ("norm", "out_dim", "width"):
+        if name not in ENCODER_SETTINGS[enc]:
+            readers = [e for e, names in ENCODER_SETTINGS.items() if name in names]
+            unused[name] = (f"encoder {enc!r} (data {data!r}) has no {name}; it is read by "
+                            f"{' and '.join(repr(e) for e in readers)} only")
+    if data not in FILE_DATASETS:
+        unused["data_dir"] = (f"data {data!r} is not read from a folder; only "
+                              f"{' and '.join(repr(d) for d in FILE_DATASETS)} are")
+    if config.warmup_steps == 0:
+        unused["warmup_start"] = (f"the learning-rate warm-up has 0 steps (warmup_frac="
+                                  f"{config.warmup_frac}, steps={config.steps})")
+    return unused
 
 
 # checkpoint frequencies do not change the result: a run may resume with other values
 _NOT_IDENTITY = ("checkpoint_every", "checkpoint_seconds")
 
 
-def _identity(fields: dict) -> dict:
+def identity_of(fields: dict) -> dict:
+    """The identity part of a configuration's JSON fields (all but the checkpoint settings)."""
     return {k: v for k, v in fields.items() if k not in _NOT_IDENTITY}
-
-
-def same_run(config_json: str, config: TrainConfig) -> bool:
-    """Whether a stored ``config.json`` describes the same computation as ``config`` (the
-    checkpoint settings may differ; unparsable JSON is not the same run)."""
-    try:
-        stored = json.loads(config_json)
-    except ValueError:
-        return False
-    return isinstance(stored, dict) and _identity(stored) == config.identity()
 
 
 _FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -184,14 +267,22 @@ _FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 def config_from_assignments(base: dict, assignments) -> TrainConfig:
     """A :class:`TrainConfig` from ``base`` fields updated by ``(key, value)`` assignments;
-    ``obj.NAME=value`` (or ``objective.NAME``) sets an objective keyword.  Unknown keys and
-    bad values raise ``ValueError`` naming the field."""
+    ``obj.NAME=value`` (or ``objective.NAME``) sets an objective keyword.  Unknown keys, a key
+    assigned twice, a setting the run's network / data combination does not read
+    (:func:`unused_settings`) and bad values raise ``ValueError`` naming the field."""
     fields = dict(base)
     options = dict(fields.pop("objective_options", ()))
+    seen = set()
+    assigned = []
     for key, value in assignments:
+        name = f"obj.{key.split('.', 1)[1]}" if key.startswith(("obj.", "objective.")) else key
+        if name in seen:
+            raise ValueError(f"training setting {key!r} is given twice; give each key once")
+        seen.add(name)
         if key.startswith(("obj.", "objective.")):
             options[key.split(".", 1)[1]] = value
             continue
+        assigned.append(key)
         if key not in _FIELDS or key == "objective_options":
             raise ValueError(f"unknown training setting {key!r}; allowed: "
                              f"{sorted(_FIELDS - {'objective_options'})} or obj.NAME=value")
@@ -202,4 +293,9 @@ def config_from_assignments(base: dict, assignments) -> TrainConfig:
                 and not isinstance(value, bool):
             value = float(value)
         fields[key] = value
-    return TrainConfig(**fields, objective_options=tuple(sorted(options.items())))
+    config = TrainConfig(**fields, objective_options=tuple(sorted(options.items())))
+    unused = unused_settings(config)
+    for key in assigned:
+        if key in unused:
+            raise ValueError(f"{key}={fields[key]!r} is not used by this run: {unused[key]}")
+    return config

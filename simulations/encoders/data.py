@@ -26,10 +26,19 @@ import numpy as np
 
 from minimal_models import validation as check
 
-__all__ = ["Dataset", "DATASETS", "load_dataset", "load_digits_split", "load_cifar",
+__all__ = ["Dataset", "DATASETS", "DATA_INPUTS", "FILE_DATASETS", "load_dataset",
+           "load_digits_split", "load_cifar",
            "gaussian_mixture", "shifted_test_images"]
 
 DATASETS = ("digits", "cifar10", "cifar100", "gaussian_mixture")
+
+#: What each data set's samples are: ``"image"`` (C, H, W), ``"rgb_image"`` (3, H, W) or
+#: ``"vector"`` (F,).
+DATA_INPUTS = {"digits": "image", "cifar10": "rgb_image", "cifar100": "rgb_image",
+               "gaussian_mixture": "vector"}
+
+#: The data sets read from a local folder (``data_dir``); the others are bundled or synthetic.
+FILE_DATASETS = ("cifar10", "cifar100")
 
 # the author's CIFAR normalisation (spec §4.2); the CIFAR-100 statistics are used for both sets
 CIFAR_MEAN = (0.5071, 0.4867, 0.4408)
@@ -83,7 +92,7 @@ def _unpickle(path, label):
 
     Every way a file can be wrong (missing, not a pickle, not a dict, keys missing, wrong
     shapes) raises ``ValueError`` naming the file and what was expected, never a bare
-    ``UnpicklingError`` / ``KeyError`` / ``TypeError`` (issue 17)."""
+    ``UnpicklingError`` / ``KeyError`` / ``TypeError``."""
     expected = (f'the standard CIFAR python pickle: a dict with b"data" (n, 3072) uint8 and '
                 f'{label!r} (n integers); nothing is downloaded')
     if not os.path.isfile(path):

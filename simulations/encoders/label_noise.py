@@ -1,4 +1,4 @@
-r"""Supervised label-embedding training of a real encoder under label noise (issue 11, §1).
+r"""Supervised label-embedding training of a real encoder under label noise.
 
 The minimal collapse model (arXiv:2604.09979) optimises sample and label embeddings directly
 under MSE [CONFIRMED]; here the sample embeddings come out of a real network (an MLP or the
@@ -6,26 +6,32 @@ digits CNN of :mod:`simulations.encoders.networks`) and the labels are a trainab
 with the *same* losses (the registry's ``model_a`` / ``model_b``,
 :func:`minimal_models.objectives.collapse_models.model_a_loss`, ``model_b_loss``) on noisy
 one-hot labels (:func:`minimal_models.label_noise.flip_labels`).  The set-up and every choice
-below are RECONSTRUCTION (issue 11); the theory it is compared with is
-:mod:`minimal_models.label_noise`.
+below are RECONSTRUCTION; the theory it is compared with is :mod:`minimal_models.label_noise`.
 
 Why a second (small) loop next to :mod:`simulations.encoders.train`: the SSL loop trains an
 encoder on augmented minibatch views with AdamW; this one needs *full-batch plain gradient
 descent* with separate steps for the encoder and the labels, because the prediction maps the
 label step eta_y to a collapse rate one-to-one (Adam would rescale it by its running second
-moment).  All runs of a grid (frustration x seed) share one compiled program: they are batched
-in one place, :func:`_run_grid`.
+moment).  All runs of a grid share one compiled program: :func:`train_label_embeddings` batches
+(frustration x seed); :func:`simulations.encoders.label_arms.train_arms` runs the same program
+over arms that may also change the label step, the inputs, the noise pattern and whether the
+encoder trains.
 
 Per step it records d_min and the spread of the labels and the nearest-label accuracy against
 the true classes (readout x, or W x with a head) -- the order parameters of
 :mod:`analysis.collapse` -- the loss, the memorisation index of the flipped samples (0: embedded
-with their class, as a rigid encoder would; 1: at their noisy label's class) and the alignment
-residual that :func:`calibrate_encoder_rate` fits.
+with their class, as a rigid encoder would; 1: at their noisy label's class), the alignment
+residual and how far the encoder and the head have moved.
+
+:func:`simulations.encoders.class_kernel.probe_class_kernel` measures, before any training,
+the step with which one encoder step moves the K class means; :func:`calibrate_encoder_rate`
+is the older fit of the same step on a training run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import equinox as eqx
@@ -39,11 +45,14 @@ from minimal_models import label_noise as noise
 from minimal_models import validation as check
 from minimal_models.objectives.registry import get_objective, names_of_kind
 
-__all__ = ["LabelNoiseRun", "OBJECTIVES", "train_label_embeddings", "load_data",
+__all__ = ["LabelNoiseRun", "OBJECTIVES", "INPUTS", "train_label_embeddings", "load_data",
            "calibrate_encoder_rate"]
 
 #: The registry's objectives of trainable label embeddings (``"model_a"``, ``"model_b"``).
 OBJECTIVES = names_of_kind("label", "label_head")
+#: The inputs :func:`load_data` gives: the data (``"samples"``) or every input replaced by its
+#: class mean (``"class_means"``: a flipped sample cannot be told from its class-mates).
+INPUTS = ("samples", "class_means")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,10 +132,12 @@ class LabelNoiseRun:
         return get_objective(self.objective).kind == "label_head"
 
 
-def load_data(run: LabelNoiseRun):
-    """Standardised float32 train inputs, true classes and K for ``run``."""
+def load_data(run: LabelNoiseRun, *, inputs: str = "samples"):
+    """Standardised float32 train inputs, true classes and K for ``run``; ``inputs=
+    "class_means"`` replaces every input by the mean input of its class."""
     from .data import gaussian_mixture, load_digits_split
 
+    check.choice("inputs", inputs, INPUTS)
     if run.data == "digits":
         ds = load_digits_split()
     else:
@@ -137,6 +148,9 @@ def load_data(run: LabelNoiseRun):
         keep = np.concatenate([np.flatnonzero(y == k)[:run.per_class]
                                for k in range(ds.n_classes)])
         x, y = x[keep], y[keep]
+    if inputs == "class_means":
+        means = np.stack([x[y == k].mean(axis=0) for k in range(ds.n_classes)])
+        x = means[y]
     if run.encoder == "mlp":
         x = x.reshape(len(x), -1)
     return x.astype(np.float32), y.astype(np.int32), ds.n_classes
@@ -162,33 +176,38 @@ def _out_dim(run: LabelNoiseRun) -> int:
     return run.out_dim if run.encoder == "mlp" else 256  # digits CNN: 16 tokens x 16 channels
 
 
-def _one_run(run: LabelNoiseRun, x, y, K: int, nu: float):
-    """``run_one(seed_bits, A, flipped) -> logs``: one (frustration, seed) run of ``steps``
-    full-batch GD steps (a ``lax.scan``), for one seed's key data and one noisy coupling A."""
+def _init(run: LabelNoiseRun, seed_bits, sample_shape, K: int):
+    key = jax.random.wrap_key_data(seed_bits)
+    k_enc, k_lab = jax.random.split(key)
+    model = _build(run, k_enc, sample_shape)
+    return model, run.label_scale * jax.random.normal(k_lab, (K, _out_dim(run)), jnp.float32)
+
+
+def _one_run(run: LabelNoiseRun, y, K: int, nu: float, sample_shape):
+    """``run_one(seed_bits, x, A, flipped, lr_encoder, lr_labels) -> logs``: one run of
+    ``steps`` full-batch GD steps (a ``lax.scan``) for one seed's key data, inputs x, noisy
+    coupling A and flip mask; the steps may be Python floats or traced scalars."""
     objective = get_objective(run.objective)
     head = run.has_head
-    sample_shape = x.shape[1:]
-    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    yj = jnp.asarray(y)
     onehot_true = jax.nn.one_hot(yj, K, dtype=jnp.float32)
     counts = onehot_true.sum(0)
 
-    def init(seed_bits):
-        key = jax.random.wrap_key_data(seed_bits)
-        k_enc, k_lab = jax.random.split(key)
-        model = _build(run, k_enc, sample_shape)
-        Y0 = run.label_scale * jax.random.normal(k_lab, (K, _out_dim(run)), jnp.float32)
-        return model, Y0
-
-    def run_one(seed_bits, A_run, flipped_run):
-        model, Y = init(seed_bits)
+    def run_one(seed_bits, x, A_run, flipped_run, lr_encoder, lr_labels):
+        model, Y = _init(run, seed_bits, sample_shape, K)
+        X0 = _embed(model, x)
+        means0 = (onehot_true.T @ X0) / counts[:, None]
         if run.label_init == "class_means":
-            X0 = _embed(model, xj)
-            Y = Y + (onehot_true.T @ X0) / counts[:, None]
+            Y = Y + means0
+        # the scale the encoder's displacement is measured in: rms distance of the initial
+        # class means from their centre
+        scale0 = jnp.sqrt(jnp.mean(jnp.sum((means0 - means0.mean(0)) ** 2, -1)))
         params, static = eqx.partition(model, eqx.is_inexact_array)
         W = jnp.eye(Y.shape[1], dtype=jnp.float32)
+        W0 = W
 
         def loss_fn(params_, Y_, W_):
-            X = _embed(eqx.combine(params_, static), xj)
+            X = _embed(eqx.combine(params_, static), x)
             if head:
                 return objective.fn(X, Y_, W_, A_run, alpha=run.alpha, nu=nu), X
             return objective.fn(X, Y_, A_run, nu=nu), X
@@ -199,7 +218,7 @@ def _one_run(run: LabelNoiseRun, x, y, K: int, nu: float):
             params_, Y_, W_ = carry
             (loss, X), (gp, gy, gw) = grad(params_, Y_, W_)
             acc = collapse.nearest_label_accuracy(X, Y_, yj, flipped_run,
-                                                  head=W_ if head else None)["acc_all"]
+                                                  head=W_ if head else None)
             means = (onehot_true.T @ X) / counts[:, None]
             # memorisation of flipped samples: projection of x_i - mean(c_i) onto the
             # direction to the mean of the noisy label's class (0 rigid, 1 memorised)
@@ -210,11 +229,14 @@ def _one_run(run: LabelNoiseRun, x, y, K: int, nu: float):
             memo = jnp.sum(jnp.where(flipped_run, proj, 0.0)) / jnp.maximum(
                 jnp.sum(flipped_run), 1)
             align = jnp.sqrt(jnp.mean(jnp.sum((means - Y_) ** 2, -1)))
-            logs = {"loss": loss, "d_min": collapse.d_min(Y_), "acc_true": acc,
-                    "memorisation": memo, "align_residual": align,
-                    "spread": collapse.label_spread(Y_), "Y": Y_}
-            new = (jax.tree.map(lambda a, g: a - run.lr_encoder * g, params_, gp),
-                   Y_ - run.lr_labels * gy,
+            shift = jnp.sqrt(jnp.mean(jnp.sum((X - X0) ** 2, -1))) / jnp.maximum(scale0, 1e-30)
+            logs = {"loss": loss, "d_min": collapse.d_min(Y_), "acc_true": acc["acc_all"],
+                    "acc_cons": acc["acc_cons"], "memorisation": memo,
+                    "align_residual": align, "spread": collapse.label_spread(Y_),
+                    "encoder_shift": shift,
+                    "head_shift": jnp.sqrt(jnp.sum((W_ - W0) ** 2) / W0.shape[0]), "Y": Y_}
+            new = (jax.tree.map(lambda a, g: a - lr_encoder * g, params_, gp),
+                   Y_ - lr_labels * gy,
                    W_ - run.lr_head * gw if head else W_)
             return new, logs
 
@@ -224,26 +246,35 @@ def _one_run(run: LabelNoiseRun, x, y, K: int, nu: float):
     return run_one
 
 
-def _run_grid(run_one, keys, A, flipped):
-    """The one place that batches the grid, ``jit(vmap(vmap(run_one)))`` with one compile:
-    the outer axis is the frustration (its couplings ``A`` and flip masks; the seeds' keys are
-    shared), the inner one the seed.
+_SCALARS = ("loss", "d_min", "acc_true", "acc_cons", "memorisation", "spread",
+            "align_residual", "encoder_shift", "head_shift")
 
-    Not the sweep engine (:mod:`simulations.sweep`): the engine batches flat, padded chunks
-    of points, and in float32 XLA's round-off depends on the batch shape -- measured: one point
-    of a 3 x 3 grid and the same point run alone differ by up to 2.4e-7 in Y after 30 steps --
-    so moving the grid there would change the stored datasets (issue 14 asks for none)."""
-    batched = jax.jit(jax.vmap(jax.vmap(run_one, in_axes=(0, 0, 0)), in_axes=(None, 0, 0)))
-    return jax.device_get(batched(keys, A, flipped))
+
+def _dataset(logs, outer: str, outer_values, seeds, C, run: LabelNoiseRun, attrs) -> xr.Dataset:
+    dims = (outer, "seed", "step")
+    ds = xr.Dataset({name: (dims, np.asarray(logs[name], np.float64)) for name in _SCALARS},
+                    coords={outer: list(outer_values), "seed": list(seeds),
+                            "step": np.arange(run.steps)})
+    ds["Y"] = (dims + ("label", "dim"), np.asarray(logs["Y"], np.float64))
+    ds["C"] = ((outer, "seed", "class", "label"), C)
+    ds.attrs.update({f"run_{k}": str(v) for k, v in dataclasses.asdict(run).items()})
+    ds.attrs.update(attrs)
+    return ds
+
+
+def _seed_keys(seeds):
+    return jnp.stack([jax.random.key_data(jax.random.key(s)) for s in seeds])
 
 
 def train_label_embeddings(run: LabelNoiseRun, *, progress: bool = False) -> xr.Dataset:
     """Train every (frustration, seed) run of ``run`` (batched, one compile) and return a
     Dataset with dims (frustration, seed, step) -- ``d_min``, ``spread``
     (:func:`analysis.collapse.d_min`, :func:`analysis.collapse.label_spread` of the labels),
-    ``loss``, ``acc_true`` (:func:`analysis.collapse.nearest_label_accuracy` against the true
-    classes), ``memorisation``, ``align_residual`` (rms over classes of ||mean_c x - y_c||, the
-    alignment mode that calibrates the encoder's rate) -- the label trajectory ``Y``
+    ``loss``, ``acc_true`` / ``acc_cons`` (:func:`analysis.collapse.nearest_label_accuracy`
+    against the true classes, all samples / consistent samples), ``memorisation``,
+    ``align_residual`` (rms over classes of ||mean_c x - y_c||), ``encoder_shift`` (rms
+    displacement of the embeddings from their start over the rms spread of the initial class
+    means), ``head_shift`` (||W - W(0)||_F / sqrt(d)) -- the label trajectory ``Y``
     (..., step, label, dim), the confusion counts ``C`` (frustration, seed, class, label) and
     the attrs of the run."""
     x, y, K = load_data(run)
@@ -255,32 +286,31 @@ def train_label_embeddings(run: LabelNoiseRun, *, progress: bool = False) -> xr.
     A = jax.nn.one_hot(labels, K, dtype=jnp.float32)                           # (P, S, N, K)
     flipped = jnp.asarray(labels != y[None, None, :])
     nu = 1.0 / N
-    keys = jnp.stack([jax.random.key_data(jax.random.key(s)) for s in seeds])
-
+    run_one = functools.partial(_one_run(run, y, K, nu, x.shape[1:]), x=jnp.asarray(x),
+                                lr_encoder=run.lr_encoder, lr_labels=run.lr_labels)
+    # jit(vmap(vmap)): outer axis the frustration (couplings and flip masks; the seeds' keys
+    # are shared), inner the seed.  Not the sweep engine: in float32 XLA's round-off depends
+    # on the batch shape (one point of a 3 x 3 grid and the same point alone differ by up to
+    # 2.4e-7 in Y after 30 steps), so a different batching would change the stored datasets
+    batched = jax.jit(jax.vmap(jax.vmap(lambda k, a, f: run_one(k, A_run=a, flipped_run=f)),
+                               in_axes=(None, 0, 0)))
     t0 = time.perf_counter()
-    logs = _run_grid(_one_run(run, x, y, K, nu), keys, A, flipped)
+    logs = jax.device_get(batched(_seed_keys(seeds), A, flipped))
     wall = time.perf_counter() - t0
-    dims = ("frustration", "seed", "step")
-    ds = xr.Dataset(
-        {name: (dims, np.asarray(logs[name], np.float64))
-         for name in ("loss", "d_min", "acc_true", "memorisation", "spread", "align_residual")},
-        coords={"frustration": list(ps), "seed": list(seeds), "step": np.arange(run.steps)})
-    ds["Y"] = (dims + ("label", "dim"), np.asarray(logs["Y"], np.float64))
-    ds["C"] = (("frustration", "seed", "class", "label"), C)
-    ds.attrs.update({f"run_{k}": str(v) for k, v in dataclasses.asdict(run).items()})
-    ds.attrs.update(n_samples=N, n_classes=K, nu=nu, wall_s=wall, reconstruction=1,
-                    class_sizes=np.bincount(y, minlength=K).tolist().__str__())
-    return ds
+    return _dataset(logs, "frustration", ps, seeds, C, run, {
+        "n_samples": N, "n_classes": K, "nu": nu, "wall_s": wall, "reconstruction": 1,
+        "class_sizes": str(np.bincount(y, minlength=K).tolist())})
 
 
 def calibrate_encoder_rate(run: LabelNoiseRun, *, steps: int = 12) -> float:
-    r"""Effective class-node step eta_x = eta_theta kappa of an encoder (RECONSTRUCTION).
+    r"""Effective class-node step eta_x = eta_theta kappa of an encoder, fitted (RECONSTRUCTION).
 
     A clean (p = 0) run with random labels: the alignment residual u_c = mean_c x - y_c of a
     star (spec §2.6a in class-node form) decays per GD step by 1 - nu n (eta_x + eta_y), so a
     fit of its first ``steps`` steps gives eta_x = mu/(nu n) - eta_y with
-    mu = 1 - exp(-rate), n = N/K.  This is the effective-learning-rate rescaling of the
-    encoder: its within-class neural tangent kernel times its step."""
+    mu = 1 - exp(-rate), n = N/K.  A fit on a training run;
+    :func:`simulations.encoders.class_kernel.probe_class_kernel` measures the same step (and
+    its common and zero-sum modes separately) without training."""
     from analysis.timescales import fit_decay_rate
 
     cal = train_label_embeddings(dataclasses.replace(

@@ -1,7 +1,7 @@
 """A training run's memory, estimated before anything is allocated or compiled.
 
 A run that cannot fit should be refused in a second with a hint, not after a minute of
-compilation with ``RESOURCE_EXHAUSTED`` (issue 17 §4).  The estimate, per device, is
+compilation with ``RESOURCE_EXHAUSTED``.  The estimate, per device, is
 
     M = (1 + 1 + 2 + e) P + X + A,
 
@@ -11,19 +11,17 @@ the activations of one step: :func:`activation_bytes` of the traced forward pass
 loss on the ``n_views x batch_size`` views), times :data:`BACKWARD_FACTOR` for the buffers the
 backward pass holds at its peak.  It is a rough, deliberately generous-to-the-user estimate
 (RECONSTRUCTION of what XLA allocates): a run is refused only when the estimate exceeds what
-the device has free.
+the device has free.  The free memory and the walk over the traced program are those of
+:mod:`simulations.memory`, shared with the sweep budget.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 
-import jax
-import numpy as np
-from jax.extend import core as _jcore
+from ..memory import aval_bytes, jaxprs
 
-__all__ = ["TrainMemory", "activation_bytes", "available_bytes", "BACKWARD_FACTOR"]
+__all__ = ["TrainMemory", "activation_bytes", "BACKWARD_FACTOR"]
 
 #: residuals kept for the backward pass plus the cotangents alive at its peak, relative to the
 #: outputs of the materialising forward operations (checked against XLA's own
@@ -37,62 +35,17 @@ _MATERIALISING = {"conv_general_dilated", "dot_general", "gather", "concatenate"
                   "select_and_gather_add", "select_and_scatter_add", "scatter-add", "scatter"}
 
 
-def _nbytes(aval) -> int:
-    shape = getattr(aval, "shape", None)
-    dtype = getattr(aval, "dtype", None)
-    if shape is None or dtype is None:
-        return 0
-    try:
-        itemsize = np.dtype(dtype).itemsize
-    except TypeError:  # PRNG key arrays and other extended dtypes: negligible
-        return 0
-    return int(np.prod(shape, dtype=np.int64)) * itemsize
-
-
-def _sub_jaxprs(params):
-    for value in params.values():
-        for item in value if isinstance(value, (list, tuple)) else (value,):
-            if isinstance(item, _jcore.ClosedJaxpr):
-                yield item.jaxpr
-            elif isinstance(item, _jcore.Jaxpr):
-                yield item
-
-
 def activation_bytes(jaxpr) -> int:
     """Bytes of the outputs of the materialising operations (convolutions, matrix products,
     reduce-windows, gathers, ...) of a (closed) jaxpr, recursing into sub-jaxprs; a loop body
     counts once per iteration it keeps (``scan`` length)."""
-    jaxpr = getattr(jaxpr, "jaxpr", jaxpr)
     total = 0
-    for eqn in jaxpr.eqns:
-        name = eqn.primitive.name
-        if name in _MATERIALISING or name.startswith("reduce_window"):
-            total += sum(_nbytes(v.aval) for v in eqn.outvars)
-        inner = sum(activation_bytes(j) for j in _sub_jaxprs(eqn.params))
-        total += inner * (int(eqn.params.get("length", 1)) if name == "scan" else 1)
+    for inner, repeat in jaxprs(jaxpr):
+        for eqn in inner.eqns:
+            name = eqn.primitive.name
+            if name in _MATERIALISING or name.startswith("reduce_window"):
+                total += repeat * sum(aval_bytes(v) for v in eqn.outvars)
     return total
-
-
-def available_bytes(device=None) -> tuple[int, str]:
-    """Free memory of ``device`` (default: the first) and a description: the accelerator's
-    ``bytes_limit - bytes_in_use``, or the host's ``MemAvailable`` for CPU devices."""
-    device = jax.devices()[0] if device is None else device
-    stats = None
-    try:
-        stats = device.memory_stats()
-    except Exception:  # CPU backends may not implement it
-        stats = None
-    if stats and "bytes_limit" in stats:
-        return (int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)),
-                f"{device.platform} device memory")
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024, "available host memory"
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "free host memory"
 
 
 def _gib(n) -> str:

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from minimal_models import validation as check
 
 __all__ = ["NORMS", "MLPEncoder", "DigitsTokenCNN", "ResNet18Tokens", "build_encoder",
-           "apply_encoder", "ENCODERS"]
+           "apply_encoder", "ENCODERS", "ENCODER_SETTINGS", "ENCODER_INPUTS"]
 
 NORMS = ("group", "batch")
 
@@ -268,6 +268,15 @@ class ResNet18Tokens(eqx.Module):
 
 
 ENCODERS = ("mlp", "digits_cnn", "resnet18_tokens")
+
+#: The sizes and options each encoder reads (of ``norm``, ``out_dim``, ``width``): the MLP has
+#: no norm and its output size is free; the token encoders' outputs are fixed by their token
+#: grid (z = 256 for digits_cnn, 2048 for resnet18_tokens) and only the ResNet has a width.
+ENCODER_SETTINGS = {"mlp": ("out_dim",), "digits_cnn": ("norm",),
+                    "resnet18_tokens": ("norm", "width")}
+
+#: What each encoder takes: ``"any"`` sample (the MLP flattens it) or ``"image"`` (C, H, W).
+ENCODER_INPUTS = {"mlp": "any", "digits_cnn": "image", "resnet18_tokens": "image"}
 
 
 def build_encoder(name: str, *, input_shape, key, dtype=jnp.float32, norm: str | None = None,

@@ -19,12 +19,12 @@ dispatch, then whenever the time since the last one reaches min(training time so
 at most half the work done so far and never more than a minute, for O(log) extra writes --
 plus every ``config.checkpoint_every`` steps if set, and at the end.  A killed run resumes from
 the last one (``train`` with the same ``out_dir``) to bit-identical final parameters (tested
-with SIGKILL at a random step).  ``out_dir/checkpoint.eqx`` holds the trainable arrays, the
-encoder state (BatchNorm statistics), the optimiser state and the step, serialised with
-``equinox.tree_serialise_leaves``; ``metrics_history.npz`` holds the logged metrics so far.
-Both are written to a temporary file and renamed (atomic on POSIX), metrics first, so a kill at
-any moment leaves a consistent pair.  ``config.json`` pins the configuration: resuming with a
-different one is refused (the checkpoint settings may differ).
+with SIGKILL at a random step).  A checkpoint (:mod:`simulations.encoders.checkpoint`) holds
+the training state (:class:`Carry`: trainable arrays, encoder state, optimiser state, step,
+EMA target), the metrics logged so far and the configuration it belongs to, under a checksum;
+it is written atomically beside the previous one and verified on load: a damaged one falls
+back to the previous one, a checkpoint or ``config.json`` of another configuration is
+refused.  The checkpoint settings are not part of a run's identity (they may change).
 
 Memory.  Before anything is initialised, compiled or written, the run's memory is estimated
 (:mod:`simulations.encoders.memory`: parameters, optimiser state, train set and the traced
@@ -38,6 +38,7 @@ import dataclasses
 import json
 import os
 import time
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -48,23 +49,33 @@ import xarray as xr
 from jax.sharding import NamedSharding, PartitionSpec
 
 from simulations import compile_cache
-from simulations.artifacts import atomic_write, package_version
+from simulations.artifacts import atomic_write
 
-from . import objectives as _objectives
+from . import checkpoint as _checkpoint
 from .augment import make_augment
-from .config import TrainConfig, same_run
-from .memory import BACKWARD_FACTOR, TrainMemory, activation_bytes, available_bytes
+from .config import TrainConfig
+from .metrics import metrics_dataset
+from ..memory import available_bytes
+from .memory import BACKWARD_FACTOR, TrainMemory, activation_bytes
 from .data import Dataset, load_dataset
 from .networks import apply_encoder, build_encoder
 from .precision import as_dtype, cast_floating
 
-__all__ = ["TrainResult", "train", "prepare", "make_schedule", "make_optimizer", "encode",
-           "estimate_memory", "CHECKPOINT", "METRICS"]
+__all__ = ["TrainResult", "Carry", "train", "prepare", "make_schedule", "make_optimizer",
+           "encode", "estimate_memory", "CHECKPOINT", "METRICS"]
 
-CHECKPOINT = "checkpoint.eqx"
+CHECKPOINT = _checkpoint.CHECKPOINT
 METRICS = "metrics.nc"
-_HISTORY = "metrics_history.npz"
-_CONFIG = "config.json"
+
+
+class Carry(NamedTuple):
+    """The training state threaded through the steps (and saved in a checkpoint)."""
+
+    params: object        # trainable arrays of (encoder, objective module)
+    state: object         # the encoder's state (BatchNorm statistics)
+    opt_state: object     # the optimiser's state
+    step: jax.Array       # int32 steps done
+    target: object        # the EMA target encoder's arrays (BYOL), else None
 
 
 @dataclasses.dataclass
@@ -86,7 +97,7 @@ class TrainResult:
 def make_schedule(config: TrainConfig):
     """Linear warm-up from ``warmup_start`` x lr to lr over ``warmup_frac`` of the steps, then
     cosine decay to ``min_lr_ratio`` x lr at the last step (the author's LinearLR + cosine)."""
-    warmup = int(round(config.warmup_frac * config.steps))
+    warmup = config.warmup_steps
     return optax.warmup_cosine_decay_schedule(
         init_value=config.warmup_start * config.lr, peak_value=config.lr,
         warmup_steps=warmup, decay_steps=max(config.steps, warmup + 1),
@@ -118,18 +129,14 @@ def _init(config: TrainConfig, data: Dataset):
     dummy = jax.ShapeDtypeStruct((2, *data.sample_shape), pdt)
     shapes, _ = eqx.filter_eval_shape(apply_encoder, encoder, state, dummy)
     sample_shapes = {k: v.shape[1:] for k, v in shapes.items()}
-    module = _objectives.init_objective(
-        config.objective, k_obj, sample_outputs=sample_shapes, data=config.data,
-        options=dict(config.objective_options), dtype=pdt)
+    module = config.training_objective.init(k_obj, sample_outputs=sample_shapes, dtype=pdt)
     dyn, static = eqx.partition((encoder, module), eqx.is_inexact_array)
     return dyn, static, state, make_optimizer(config)
 
 
-def _initial_carry(config, dyn, mstate, optimizer):
-    """(trainable arrays, encoder state, optimiser state, step, EMA target encoder or None)."""
-    uses_target = _objectives.OBJECTIVES[config.objective].target == "ema"
-    target = jax.tree.map(jnp.copy, dyn[0]) if uses_target else None
-    return (dyn, mstate, optimizer.init(dyn), jnp.zeros((), jnp.int32), target)
+def _initial_carry(config, dyn, mstate, optimizer) -> Carry:
+    target = jax.tree.map(jnp.copy, dyn[0]) if config.training_objective.uses_target else None
+    return Carry(dyn, mstate, optimizer.init(dyn), jnp.zeros((), jnp.int32), target)
 
 
 # One compiled dispatch per (configuration without its seed, data layout): runs that differ only
@@ -140,7 +147,10 @@ _DISPATCH_CACHE: dict = {}
 def _dispatch_key(config: TrainConfig, data: Dataset):
     # the identity: seeds and checkpoint settings share one compiled program
     identity = json.dumps(dataclasses.replace(config, seed=0).identity(), sort_keys=True)
-    return (identity, data.name, data.x_train.shape,
+    objective = config.training_objective
+    # the registry entry and recipe themselves: a name re-registered with another function
+    # must not reuse the compiled step of the old one
+    return (identity, objective.entry, objective.recipe, data.name, data.x_train.shape,
             str(data.x_train.dtype), float(data.scale), np.asarray(data.mean).tobytes(),
             np.asarray(data.std).tobytes(), data.augment, len(jax.devices()))
 
@@ -166,11 +176,9 @@ def _new_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
     scale = float(data.scale)
     counter = {"traces": 0}
 
-    ema_tau = _objectives.ema_tau(config.objective, data=config.data,
-                                  options=dict(config.objective_options),
-                                  total_steps=config.steps)
+    ema_tau = config.training_objective.ema_tau(total_steps=config.steps)
 
-    def one_step(carry, x_train, root):
+    def one_step(carry: Carry, x_train, root):
         loss_obj = _loss_of(config, root)
         k_data, k_step = jax.random.fold_in(root, 2), jax.random.fold_in(root, 3)
         dyn, mstate, opt_state, step, target = carry
@@ -209,7 +217,7 @@ def _new_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
         logs = {k: jnp.asarray(v, jnp.float32) for k, v in logs.items()}
         logs.update(loss=loss, grad_norm=optax.tree.norm(grads).astype(jnp.float32),
                     lr=jnp.asarray(schedule(step), jnp.float32))
-        return (dyn, new_state, opt_state, step + 1, target), logs
+        return Carry(dyn, new_state, opt_state, step + 1, target), logs
 
     def dispatch(carry, x_train, root):
         counter["traces"] += 1  # runs only while tracing: counts compilations
@@ -225,9 +233,8 @@ def _new_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh):
 
 
 def _loss_of(config, root):
-    return _objectives.make_loss(config.objective, data=config.data,
-                                 options=dict(config.objective_options),
-                                 total_steps=config.steps, ld_key=jax.random.fold_in(root, 4))
+    return config.training_objective.loss(total_steps=config.steps,
+                                          ld_key=jax.random.fold_in(root, 4))
 
 
 def _views_of(n_views, batch):
@@ -261,7 +268,7 @@ def _static_estimate(config: TrainConfig, data: Dataset):
     params = sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in leaves)
     enc_params = sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize
                      for x in jax.tree.leaves(dyn[0]))
-    ema = enc_params if _objectives.OBJECTIVES[config.objective].target == "ema" else 0
+    ema = enc_params if config.training_objective.uses_target else 0
     cdt = as_dtype(config.dtype)
     n_views, batch = config.n_views, config.batch_size
     views_of = _views_of(n_views, batch)
@@ -291,57 +298,6 @@ def _nbytes_struct(x) -> int:
 def _write_text(path, text):
     with open(path, "w") as fh:
         fh.write(text)
-
-
-def _save(out_dir, carry, history):
-    def write_history(tmp):
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **history)
-
-    atomic_write(os.path.join(out_dir, _HISTORY), write_history)
-    atomic_write(os.path.join(out_dir, CHECKPOINT),
-                  lambda tmp: eqx.tree_serialise_leaves(tmp, carry))
-
-
-def _checkpoint_due(config, step, elapsed, last_save) -> bool:
-    """Every ``checkpoint_every`` steps, and by time: after the first dispatch, then when the
-    time since the last checkpoint reaches min(training time at it, ``checkpoint_seconds``)
-    (doubling intervals capped at ``checkpoint_seconds``; see the module docstring)."""
-    if config.checkpoint_every and step % config.checkpoint_every == 0:
-        return True
-    every = config.checkpoint_seconds
-    if not every:
-        return False
-    return last_save is None or elapsed - last_save >= min(every, last_save)
-
-
-def _metrics_dataset(config, history, *, status, wall, steps_done, steps_this_call):
-    n = steps_this_call
-    ds = xr.Dataset(
-        {k: ("step", np.asarray(v, np.float32)) for k, v in history.items() if k != "step"},
-        coords={"step": np.asarray(history.get("step", np.zeros(0)), np.int64)})
-    ds.attrs.update(
-        config=config.to_json(), objective=config.objective, data=config.data,
-        encoder=config.encoder_name, dtype=config.dtype, status=status,
-        steps_done=int(steps_done), wall_seconds=float(wall), n_devices=len(jax.devices()),
-        # this call's steps over its wall time, compilation included
-        views_per_second=float(n * config.batch_size * config.n_views / wall) if wall else 0.0,
-        package_version=package_version())
-    ds["step"].attrs["long_name"] = "optimiser step (1-based: value after the step)"
-    for name in ds.data_vars:  # every logged quantity says what it is
-        ds[name].attrs.setdefault("units", "1")
-        ds[name].attrs.setdefault(
-            "description", _LOG_DESCRIPTIONS.get(
-                name, f"{config.objective} log {name!r} of the batch at this step "
-                      "(minimal_models.objectives.registry)"))
-    return ds
-
-
-_LOG_DESCRIPTIONS = {
-    "loss": "training loss of the batch at this step (the objective's total)",
-    "lr": "learning rate of the step",
-    "grad_norm": "global norm of the gradient before clipping",
-}
 
 
 def _place(config, data, static, optimizer, mesh, carry):
@@ -382,6 +338,9 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
     Returns a :class:`TrainResult`."""
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    identity = config.identity()
+    if out_dir is not None:   # another run's directory is refused before any work
+        _checkpoint.check_config_file(out_dir, identity)
     data = load_dataset(config.data, data_dir=config.data_dir, seed=config.seed) \
         if data is None else data
     n_train = data.x_train.shape[0]
@@ -401,31 +360,28 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
     history: dict[str, list] = {}
 
     if out_dir is not None:
+        # verified before anything is written: a checkpoint of another configuration (even
+        # with config.json gone) or a damaged one with no good predecessor is refused
+        restored = _checkpoint.restore(out_dir, carry, identity) if resume else None
         os.makedirs(out_dir, exist_ok=True)
-        cfg_path = os.path.join(out_dir, _CONFIG)
-        ckpt = os.path.join(out_dir, CHECKPOINT)
-        if os.path.exists(cfg_path):
-            with open(cfg_path) as fh:
-                old = fh.read()
-            if not same_run(old, config):
-                raise ValueError(f"out_dir={out_dir!r} holds a run with another configuration "
-                                 f"({cfg_path}); use a new directory")
-        else:
+        cfg_path = os.path.join(out_dir, _checkpoint.CONFIG)
+        if not os.path.exists(cfg_path):
             atomic_write(cfg_path, lambda tmp: _write_text(tmp, config.to_json()))
-        if resume and os.path.exists(ckpt):
-            carry = eqx.tree_deserialise_leaves(ckpt, carry)
-            with np.load(os.path.join(out_dir, _HISTORY)) as h:
-                done = int(carry[3])
-                keep = np.asarray(h["step"]) <= done
-                history = {k: list(np.asarray(h[k])[keep]) for k in h.files}
+        if restored is not None:
+            carry = restored.carry
+            history = {k: list(v) for k, v in restored.history.items()}
 
     dispatch, carry, x_train, counter = _place(config, data, static, optimizer, mesh, carry)
     traces_before = counter["traces"]
 
-    start = int(carry[3])
+    start = int(carry.step)
     status = "complete"
     t0 = time.perf_counter()
     last_save = None    # training seconds (since t0) when the last checkpoint was written
+
+    def save(step):
+        _checkpoint.save(out_dir, jax.device_get(carry), history, identity, step)
+
     try:
         from tqdm.auto import tqdm
 
@@ -446,23 +402,23 @@ def train(config: TrainConfig, *, out_dir: str | None = None, data: Dataset | No
                 status = "nonfinite_loss"
                 break
             if out_dir is not None and step < config.steps and \
-                    _checkpoint_due(config, step, time.perf_counter() - t0, last_save):
-                _save(out_dir, jax.device_get(carry), history)
+                    _checkpoint.checkpoint_due(config, step, time.perf_counter() - t0, last_save):
+                save(step)
                 last_save = time.perf_counter() - t0
             if callback is not None:
                 callback(step, logs)
         bar.close()
     finally:
         wall = time.perf_counter() - t0
+    done = int(carry.step)
     if out_dir is not None and status == "complete":
-        _save(out_dir, jax.device_get(carry), history)
-    metrics = _metrics_dataset(config, history, status=status, wall=wall,
-                               steps_done=int(carry[3]), steps_this_call=int(carry[3]) - start)
+        save(done)
+    metrics = metrics_dataset(config, history, status=status, wall=wall,
+                               steps_done=done, steps_this_call=done - start)
     if out_dir is not None:
         atomic_write(os.path.join(out_dir, METRICS), lambda tmp: metrics.to_netcdf(tmp))
-    dyn, mstate = carry[0], carry[1]
-    encoder, module = eqx.combine(dyn, static)
-    return TrainResult(config, encoder, mstate, module, metrics, data,
+    encoder, module = eqx.combine(carry.params, static)
+    return TrainResult(config, encoder, carry.state, module, metrics, data,
                        counter["traces"] - traces_before)
 
 

@@ -3,7 +3,8 @@
 - :mod:`.frustration` (Model A), :mod:`.stopgrad` (Model B), :mod:`.meanfield` (its closure),
   :mod:`.teacher_student` (Model C): frozen dataclasses, one parameter point each, that
   :func:`simulations.sweep.run_sweep` batches;
-- :mod:`.parts` and :mod:`.time_grid`: the fields and layouts those models share;
+- :mod:`.stopgrad_state`: the state a Model B point is solved in (full or exactly reduced);
+- :mod:`.parts` and :mod:`.time_grid`: the fields, layouts and outputs those models share;
 - :mod:`.solve`: :func:`solve_flow` (lean RK or diffrax) and :func:`solve_flow_scipy` (reference);
 - :mod:`.rk`: the lean adaptive Runge-Kutta solver; :mod:`.results`: the solver result codes.
 """

@@ -30,13 +30,15 @@ from minimal_models import validation as check
 from minimal_models import coupling
 from minimal_models import frustration as model_a
 
-from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout, SolverSettings,
-                         TimeGrid, pad_to, trajectory_outputs)
+from .parts import (GRAPH_OUTPUTS, LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout,
+                    SolverSettings, label_trajectory, pad_to, trajectory_outputs)
+from .time_grid import TimeGrid
 
 __all__ = ["FrustrationFlow"]
 
 
 # Host-side helpers shared by many points of a grid (every seed of one (K, n, p)): cached.
+# ``p`` is the effective share of frustrated samples, the one the predictions are written for.
 @functools.lru_cache(maxsize=4096)
 def _predicted_slow_rate(kind, K, n, p, q, eta_x, eta_y, nu):
     rates = dict(eta_x=eta_x, eta_y=eta_y, nu=nu)
@@ -52,7 +54,7 @@ class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
     """Model A gradient flow at one parameter point (defaults: unit-sum preset, F3 settings).
 
     Fields: the coupling graph and initial state (:class:`~simulations.flows.parts.CouplingGraph`),
-    the time grid (:class:`~simulations.flows.parts.TimeGrid`), the ODE solver
+    the time grid (:class:`~simulations.flows.time_grid.TimeGrid`), the ODE solver
     (:class:`~simulations.flows.parts.SolverSettings`), then Model A's own: ``normalisation``
     (nu), ``eta_x``, ``eta_y``, ``solver``, ``spectrum``, ``save_state``.
 
@@ -61,9 +63,11 @@ class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
     than diffrax's and is cacheable across processes; any of :data:`simulations.flows.solve.SOLVERS`);
     ``solver="closed_form"`` uses the eigendecomposition
     (:func:`minimal_models.frustration.closed_form_solution`).  Outputs per time: d_min,
-    label spread, nearest-label accuracies, loss; per point: the solver status (``result``,
-    ``num_steps``), the predicted slow rate (symmetric cubic for hard pairs, first-order estimate
-    for soft splits) and, with ``spectrum=True``, the exact mean of the K - 1 slow eigenvalues.
+    label spread, collapse ratio, nearest-label accuracies, loss; per point: the solver status
+    (``result``, ``num_steps``), the effective frustration ``frustration_eff`` = round(p n)/n,
+    the predicted slow rate at that effective p (symmetric cubic for hard pairs, first-order
+    estimate for soft splits) and, with ``spectrum=True``, the exact mean of the K - 1 slow
+    eigenvalues.
     ``save_state=True`` also returns the full trajectory Z(t).
     """
 
@@ -100,9 +104,15 @@ class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
     def nu(self) -> float:
         return coupling.normalisation_factor(self.normalisation, self.n_samples, self.n_classes)
 
+    def effective_parameters(self) -> dict:
+        """The fields, and the normalisation factor ``nu`` the rule ``normalisation`` gives."""
+        return {**super().effective_parameters(), "nu": self.nu()}
+
     def predicted_slow_rate(self) -> float:
+        """Slow rate predicted at the effective frustration round(p n)/n."""
         return _predicted_slow_rate(self.kind, self.n_classes, self.n_per_class,
-                                    self.frustration, self.q, self.eta_x, self.eta_y, self.nu())
+                                    self.effective_frustration(), self.q, self.eta_x,
+                                    self.eta_y, self.nu())
 
     def prepare(self, layout: GraphLayout) -> dict:
         N_max, K_max, d_max = layout.n_samples, layout.n_classes, layout.dim
@@ -119,6 +129,21 @@ class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
             "lambda_pred": np.float64(self.predicted_slow_rate()),
         }
 
+    def input_shapes(self, layout: GraphLayout) -> dict:
+        """Shapes and dtypes of :meth:`prepare`'s inputs, from the layout alone: the sweep's
+        memory estimate uses them, so a grid too large to fit is refused before any initial
+        state is built (the engine holds ``prepare`` to this declaration)."""
+        import jax
+
+        N, K, d = layout.n_samples, layout.n_classes, layout.dim
+        f64, i64 = np.dtype(np.float64), np.dtype(np.int64)
+        scalar = jax.ShapeDtypeStruct((), f64)
+        return {**self.graph_input_shapes(layout), "Z0": jax.ShapeDtypeStruct((N + K, d), f64),
+                "eta_x": scalar, "eta_y": scalar, "nu": scalar,
+                **self.time_input_shapes(layout.time), **self.solver_input_shapes(),
+                "n_pad_zeros": jax.ShapeDtypeStruct((), i64),
+                "n_labels": jax.ShapeDtypeStruct((), i64), "lambda_pred": scalar}
+
     def outputs(self, layout) -> dict:
         per_t = ("t",)
         out = {
@@ -129,7 +154,9 @@ class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
             "loss": (per_t, "1", "loss L_A"),
             **STATUS_OUTPUTS,
             "num_steps": ((), "1", "solver steps (0 for the closed form)"),
-            "lambda_pred": ((), "1/time", "predicted slow rate (cubic or first order)"),
+            "lambda_pred": ((), "1/time", "predicted slow rate at frustration_eff (cubic or "
+                                          "first order)"),
+            **GRAPH_OUTPUTS,
         }
         if self.spectrum:
             out["lambda_slow"] = ((), "1/time", "mean of the K - 1 slow eigenvalues of nu H L_G")
@@ -167,13 +194,12 @@ class FrustrationFlow(SolverSettings, TimeGrid, CouplingGraph):
             Z[:N], Z[N:], inp["classes"], inp["frustrated"], sample_mask=inp["sample_mask"],
             label_mask=inp["label_mask"]))(Zt)
         per_t = {
-            "d_min": collapse.d_min(Y, inp["label_mask"]),
-            "spread": collapse.label_spread(Y, inp["label_mask"]),
+            **label_trajectory(Y, inp["label_mask"]),
             "acc_all": acc["acc_all"], "acc_cons": acc["acc_cons"], "acc_frus": acc["acc_frus"],
             "loss": jax.vmap(lambda Z: model_a.loss(A, Z, nu=inp["nu"]))(Zt),
         }
         out, missing = trajectory_outputs(per_t, inp, result, num_steps)
-        out["lambda_pred"] = inp["lambda_pred"]
+        out.update(lambda_pred=inp["lambda_pred"], frustration_eff=inp["frustration_eff"])
         if self.spectrum:
             if lam is None:
                 lam = jnp.linalg.eigvalsh(self._generator(inp)[0])

@@ -21,15 +21,15 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from analysis import collapse
 from minimal_models import coupling
 from minimal_models import meanfield as mf
 from minimal_models import stopgrad as model_b
 from minimal_models import validation as check
 
-from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, SolverSettings, TimeGrid,
-                         TimeLayout, pad_to, trajectory_outputs)
+from .parts import (GRAPH_OUTPUTS, LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, SolverSettings,
+                    label_trajectory, pad_to, trajectory_outputs)
 from .stopgrad import ModelBSettings, StopGradFlow
+from .time_grid import TimeGrid, TimeLayout
 
 __all__ = ["MeanFieldFlow", "MODES", "ClosureLayout"]
 
@@ -55,8 +55,8 @@ class MeanFieldFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
     (coupling graph and initial state, time grid, ODE solver, :class:`ModelBSettings`; the head
     is the cross-shared one, W(0) = I, trained), plus ``mode``.  ``mode="large_N"`` draws X(0)
     from the clustered population, so it refuses ``init="iid"``.  Outputs per time: d_min,
-    spread, Q_drift (closure Q) and time; per point: status, number of types, final labels and
-    head.
+    spread, collapse ratio, Q_drift (closure Q) and time; per point: status, number of types,
+    the effective frustration round(p n)/n, final labels and head.
     """
 
     # Model B's defaults where they differ from the parts' (F5 settings)
@@ -122,9 +122,10 @@ class MeanFieldFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
                 "Sigma0": pad_to(s["Sigma"], np.zeros((G_max, d_max, d_max))),
                 "Y0": pad_to(s["Y"], np.zeros((K_max, d_max))),
                 "W0": pad_to(s["W"], np.eye(d_max)),
-                "label_mask": np.arange(K_max) < self.n_classes, **self.rate_inputs(),
+                "label_mask": np.arange(K_max) < self.n_classes, "rates": self.rate_inputs(),
                 **self.time_inputs(layout.time), **self.solver_inputs(),
-                "n_types": np.int64(st.n_types)}
+                "n_types": np.int64(st.n_types),
+                "frustration_eff": np.float64(self.effective_frustration())}
 
     def shared_inputs(self, layout) -> dict:
         return {}
@@ -136,6 +137,7 @@ class MeanFieldFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
             "Q_drift": (per_t, "embedding units^2", "max |Q(t) - Q(0)| of the closure"),
             **STATUS_OUTPUTS,
             "n_types": ((), "1", "number of sample types"),
+            **GRAPH_OUTPUTS,
             "Y_T": (("label", "component"), "embedding units", "label embeddings at t_max"),
             "W_T": (("component", "component_in"), "1", "head at t_max"),
         }
@@ -144,27 +146,27 @@ class MeanFieldFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
         import jax.numpy as jnp
 
         struct = {k: inp[k] for k in ("counts", "rows", "group_onehot", "group_degree")}
+        rates = inp["rates"]
 
-        def field(t, z, a):
-            return mf.closure_rhs(struct, z, alpha=a["alpha"], eta_x=a["eta_x"],
-                                  eta_y=a["eta_y"], eta_W=a["eta_W"], nu=a["nu"])
+        def field(t, z, args):
+            struct, r = args
+            return mf.closure_rhs(struct, z, **r._asdict())
 
         z0 = {"xbar": inp["xbar0"], "Sigma": inp["Sigma0"], "Y": inp["Y0"], "W": inp["W0"]}
-        sol = self.solve(field, z0, inp)
+        sol = self.solve(field, z0, inp, args=(struct, rates))
         xbar, Sigma, Y, W = (sol.zs[k] for k in ("xbar", "Sigma", "Y", "W"))
         counts = inp["counts"]
         wG = inp["group_onehot"].T @ counts  # samples per covariance group
         XtX = jnp.einsum("t,stc,ste->sce", counts, xbar, xbar) + jnp.einsum("g,sgce->sce", wG,
                                                                              Sigma)
-        Q = model_b.invariant_Q(jnp.zeros_like(Y), Y, W, eta_x=1.0, eta_y=inp["eta_y"],
-                                eta_W=inp["eta_W"]) + XtX / inp["eta_x"]
-        per_t = {"d_min": collapse.d_min(Y, inp["label_mask"]),
-                 "spread": collapse.label_spread(Y, inp["label_mask"]),
+        Q = model_b.invariant_Q(jnp.zeros_like(Y), Y, W, eta_x=1.0, eta_y=rates.eta_y,
+                                eta_W=rates.eta_W) + XtX / rates.eta_x
+        per_t = {**label_trajectory(Y, inp["label_mask"]),
                  "Q_drift": jnp.max(jnp.abs(Q - Q[0]), axis=(-1, -2))}
         out, _ = trajectory_outputs(per_t, inp, sol.result, sol.num_steps)
         failed = sol.result != 0
         n_real = jnp.sum(inp["t_mask"]) - 1
-        out.update(n_types=inp["n_types"], Y_T=jnp.where(failed, jnp.nan, Y[n_real]),
+        out.update(n_types=inp["n_types"], frustration_eff=inp["frustration_eff"], Y_T=jnp.where(failed, jnp.nan, Y[n_real]),
                    W_T=jnp.where(failed, jnp.nan, W[n_real]))
         return out
 

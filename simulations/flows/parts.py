@@ -17,9 +17,17 @@ solver settings, then the model's own fields.  A model changes a part's default 
 the field again (it keeps its place).  Validation is cooperative: every ``__post_init__``
 calls ``super().__post_init__()`` first.
 
-Layouts are named tuples (hashable: the engine caches by them): :class:`TimeLayout` for the
-time grid, and one per shape family (:class:`GraphLayout` here; the closure and the
-teacher-student task define their own), each carrying its ``time``.
+Layouts are named tuples (hashable: the engine caches by them):
+:class:`~simulations.flows.time_grid.TimeLayout` for the time grid, and one per shape family
+(:class:`GraphLayout` here; Model B, the closure and the teacher-student task define their
+own), each carrying its ``time``.
+
+Outputs several models share are declared once here: :data:`LABEL_OUTPUTS` (d_min, spread and
+the collapse ratio of :func:`analysis.collapse.collapse_ratio`, computed together by
+:func:`label_trajectory`), :data:`GRAPH_OUTPUTS` (the effective frustration round(p n)/n) and
+:data:`STATUS_OUTPUTS` (time, solver status).  Every part answers
+``effective_parameters()``: its fields, with the values actually used where a field is a rule
+(a rate preset), which is what a dataset's ``parameters`` should record.
 """
 
 from __future__ import annotations
@@ -29,14 +37,21 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
+from analysis import collapse
 from minimal_models import coupling
 from minimal_models import validation as check
 
 from .solve import SOLVERS, solve_flow
-from .time_grid import TimeGrid, TimeLayout, _Part
+from .time_grid import TimeLayout, _Part
 
-__all__ = ["TimeLayout", "GraphLayout", "CouplingGraph", "TimeGrid", "SolverSettings",
-           "pad_to", "trajectory_outputs"]
+__all__ = ["GraphLayout", "CouplingGraph", "SolverSettings", "LABEL_OUTPUTS", "GRAPH_OUTPUTS",
+           "STATUS_OUTPUTS", "pad_to", "label_trajectory", "trajectory_outputs"]
+
+
+def _shape(shape, dtype):
+    import jax
+
+    return jax.ShapeDtypeStruct(shape, np.dtype(dtype))
 
 
 class GraphLayout(NamedTuple):
@@ -111,6 +126,11 @@ class CouplingGraph(_Part):
                                         seed=self.seed_A, kind=self.kind, q=self.q,
                                         pairing=self.pairing)
 
+    def effective_frustration(self) -> float:
+        """The share of frustrated samples per class in :meth:`coupling`, round(p n)/n
+        (:func:`minimal_models.coupling.effective_frustration`): frustration is quantised."""
+        return coupling.effective_frustration(self.n_per_class, self.frustration, self.kind)
+
     def initial_embeddings(self) -> np.ndarray:
         """Z0 = [X0; Y0] of shape (N + K, dim)."""
         return coupling.initial_state(self.n_classes, self.n_per_class, self.dim,
@@ -119,7 +139,7 @@ class CouplingGraph(_Part):
 
     def graph_inputs(self, layout: GraphLayout) -> dict:
         """The graph padded to the layout: ``A`` (N_max, K_max), ``classes`` (-1: padding),
-        ``frustrated``, ``sample_mask``, ``label_mask``."""
+        ``frustrated``, ``sample_mask``, ``label_mask``; and ``frustration_eff``."""
         N_max, K_max = layout.n_samples, layout.n_classes
         N, K = self.n_samples, self.n_classes
         A = pad_to(self.coupling(), np.zeros((N_max, K_max)))
@@ -127,7 +147,17 @@ class CouplingGraph(_Part):
         frustrated = pad_to(coupling.partner_labels(A[:N, :K], classes[:N]) >= 0,
                             np.zeros(N_max, bool))
         return {"A": A, "classes": classes, "frustrated": frustrated,
-                "sample_mask": np.arange(N_max) < N, "label_mask": np.arange(K_max) < K}
+                "sample_mask": np.arange(N_max) < N, "label_mask": np.arange(K_max) < K,
+                "frustration_eff": np.float64(self.effective_frustration())}
+
+    @staticmethod
+    def graph_input_shapes(layout: GraphLayout) -> dict:
+        """Shapes of :meth:`graph_inputs`, known without building the coupling (memory
+        estimates of huge grids)."""
+        N, K = layout.n_samples, layout.n_classes
+        return {"A": _shape((N, K), np.float64), "classes": _shape((N,), np.int64),
+                "frustrated": _shape((N,), np.bool_), "sample_mask": _shape((N,), np.bool_),
+                "label_mask": _shape((K,), np.bool_), "frustration_eff": _shape((), np.float64)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,17 +182,31 @@ class SolverSettings(_Part):
     def solver_inputs(self) -> dict:
         return {"rtol": np.float64(self.rtol), "atol": np.float64(self.atol)}
 
-    def solve(self, field, z0, inputs):
-        """:func:`simulations.flows.solve.solve_flow` of ``field(t, z, inputs)`` on ``inputs["ts"]``
-        with this point's tolerances (static view: reads only static fields)."""
-        return solve_flow(field, z0, inputs["ts"], args=inputs, solver=self.ode_solver,
-                          rtol=inputs["rtol"], atol=inputs["atol"], max_steps=self.max_steps)
+    @staticmethod
+    def solver_input_shapes() -> dict:
+        return {"rtol": _shape((), np.float64), "atol": _shape((), np.float64)}
+
+    def solve(self, field, z0, inputs, args=None):
+        """:func:`simulations.flows.solve.solve_flow` of ``field(t, z, args)`` (default
+        ``args``: ``inputs``) on ``inputs["ts"]`` with this point's tolerances (static view:
+        reads only static fields)."""
+        return solve_flow(field, z0, inputs["ts"], args=inputs if args is None else args,
+                          solver=self.ode_solver, rtol=inputs["rtol"], atol=inputs["atol"],
+                          max_steps=self.max_steps)
 
 
 # Output declarations (dims, units, description) that every label-embedding flow shares.
 LABEL_OUTPUTS = {
     "d_min": (("t",), "embedding units", "minimum distance between label embeddings"),
     "spread": (("t",), "embedding units^2", "label spread tr G_c"),
+    "collapse_ratio": (("t",), "1", "d_min(t) / max_{s <= t} d_min(s) "
+                                    "(analysis.collapse.collapse_ratio): 1 while the labels "
+                                    "separate, -> 0 under collapse"),
+}
+GRAPH_OUTPUTS = {
+    "frustration_eff": ((), "1", "effective frustration round(p n)/n: the share of frustrated "
+                                 "samples per class in the coupling (frustration is the "
+                                 "nominal p; slow-rate predictions take this one)"),
 }
 STATUS_OUTPUTS = {
     "time": (("t",), "time", "output time of each t index (NaN: padding)"),
@@ -170,6 +214,13 @@ STATUS_OUTPUTS = {
                         "flag_meanings)"),
     "num_steps": ((), "1", "solver steps"),
 }
+
+
+def label_trajectory(Y, label_mask=None) -> dict:
+    """The :data:`LABEL_OUTPUTS` of label embeddings Y(t) (T, K, d), padded labels masked."""
+    d_min = collapse.d_min(Y, label_mask)
+    return {"d_min": d_min, "spread": collapse.label_spread(Y, label_mask),
+            "collapse_ratio": collapse.collapse_ratio(d_min)}
 
 
 def trajectory_outputs(per_t: dict, inputs: dict, result, num_steps):

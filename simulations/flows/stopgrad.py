@@ -1,6 +1,6 @@
 r"""Model B (shared head + stop-gradient) as a sweepable model for :mod:`simulations.sweep`.
 
-One point = one coupling graph, one initial state, one gradient-flow solve of the full Model B
+One point = one coupling graph, one initial state, one gradient-flow solve of the Model B
 flow (:func:`minimal_models.stopgrad.vector_field`) on a log-spaced time grid, with the label
 geometry, head-space accuracies, loss and the drift of Q along it.  RECONSTRUCTION of
 arXiv:2604.09979 (spec §3); every free choice of spec §7 is a field.
@@ -15,14 +15,16 @@ rho < 1 + 2 eta_W Q0 can be drawn on a sweep.
 Grids over sizes are zero-padded: padded samples and labels have zero degree and never move;
 padded dimensions carry W = I on their own block and zero embeddings, which decouple exactly.
 
-Exact reduced state (``reduction="auto"``, the default): samples with the same coupling row
-follow the same affine ODE in the head W(t), so the solve integrates one row mean per distinct
-coupling row and one propagator per degree (:mod:`minimal_models.stopgrad_reduced`, a DERIVED
-change of variables, exact for every head and alpha) and reconstructs X(t) = xbar_r(t) +
-U_g(t) delta_i(0) at the output times; every output is then computed from (X, Y, W) exactly as
-on the full state.  The choice is made once per sweep from the layout (largest N, number of
-distinct rows R and of degrees G over the grid): reduced iff R d + G d^2 < N d.  F5: 304
-numbers instead of 1,696.  ``reduction="none"`` forces the full state.
+The state integrated is the full one or, by default where it is smaller, the exact reduced
+state of :mod:`minimal_models.stopgrad_reduced` (one mean per distinct coupling row, one
+propagator per degree; every output is then computed from the reconstructed (X, Y, W) exactly
+as on the full state): :mod:`simulations.flows.stopgrad_state`.  ``reduction="none"`` forces
+the full state.
+
+Where alpha goes: a field of :class:`ModelBSettings` (validated there), then one entry of
+:class:`ModelBRates` -- the SG strength and the rates with the preset applied -- which
+``prepare`` lays out among the point's inputs and ``evaluate`` takes back, named, to pass as
+the ``alpha=`` keyword of the vector field.
 
 Static fields: ``head``, ``train_W``, ``ode_solver``, ``max_steps``, ``save_state``,
 ``reduction``.
@@ -31,64 +33,39 @@ Static fields: ``head``, ``train_W``, ``ode_solver``, ``max_steps``, ``save_stat
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from analysis import collapse
 from minimal_models import coupling
 from minimal_models import stopgrad as model_b
-from minimal_models import stopgrad_reduced as reduced
 from minimal_models import validation as check
 from minimal_models.objectives.collapse_models import model_b_loss
 
+from .parts import (GRAPH_OUTPUTS, LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, SolverSettings,
+                    label_trajectory, pad_to, trajectory_outputs)
 from .solve import solve_flow_scipy
-from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, CouplingGraph, GraphLayout, SolverSettings,
-                         TimeGrid, _Part, pad_to, trajectory_outputs)
-from .time_grid import TimeLayout
+from .stopgrad_state import FullState, ModelBLayout, ReducedState
+from .time_grid import TimeGrid, _Part
 
-# the theory helpers live in minimal_models; re-exported from their first home
-class_difference_Q0 = model_b.class_difference_Q0
-frustrated_link_share = coupling.frustrated_link_share
-
-__all__ = ["StopGradFlow", "ModelBSettings", "ModelBLayout", "PRESETS", "REDUCTIONS",
-           "class_difference_Q0", "frustrated_link_share", "simulate"]
+__all__ = ["StopGradFlow", "ModelBSettings", "ModelBRates", "PRESETS", "REDUCTIONS",
+           "simulate"]
 
 PRESETS = ("balanced", "unit-sum", "custom")
 REDUCTIONS = ("auto", "none")
 
 
-class ModelBLayout(NamedTuple):
-    """Shapes of a Model B sweep: those of :class:`~simulations.flows.parts.GraphLayout` plus
-    the largest number of distinct coupling rows ``n_groups`` and of distinct degrees
-    ``n_degrees`` over the grid, counted on the couplings padded to (n_samples, n_classes)
-    (padded samples form one more zero row of degree 0)."""
+class ModelBRates(NamedTuple):
+    """The SG strength and the rates of one Model B point as its flow uses them (the preset
+    applied): the keyword arguments ``alpha``, ``nu``, ``eta_x``, ``eta_y``, ``eta_W`` of
+    :func:`minimal_models.stopgrad.vector_field` and of the reduced and closure fields."""
 
-    n_samples: int
-    n_classes: int
-    dim: int
-    time: TimeLayout
-    n_groups: int
-    n_degrees: int
-
-    @classmethod
-    def of(cls, models) -> "ModelBLayout":
-        graph = GraphLayout.of(models)
-        R = G = 1
-        for m in models:
-            groups = reduced.reduce_coupling(_padded_coupling(m, graph), require_repeats=False)
-            R, G = max(R, groups.n_groups), max(G, groups.n_degrees)
-        return cls(*graph, n_groups=R, n_degrees=G)
-
-    def reduced_pays(self) -> bool:
-        """R d + G d^2 < N d: the reduced state (row means, labels, head, propagators) is
-        smaller than the full one (samples, labels, head)."""
-        d = self.dim
-        return self.n_groups * d + self.n_degrees * d * d < self.n_samples * d
-
-
-def _padded_coupling(model, layout) -> np.ndarray:
-    return pad_to(model.coupling(), np.zeros((layout.n_samples, layout.n_classes)))
+    alpha: Any
+    nu: Any
+    eta_x: Any
+    eta_y: Any
+    eta_W: Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,18 +97,24 @@ class ModelBSettings(_Part):
         model_b.check_alpha(self.alpha)
 
     def rates(self) -> dict:
-        """nu and the rates of the preset (spec §2.8)."""
+        """nu and the rates of the preset (spec §2.8): the values the flow uses."""
         if self.preset == "custom":
             return {"nu": self.nu, "eta_x": self.eta_x, "eta_y": self.eta_y, "eta_W": self.eta_W}
         r = coupling.preset(self.preset, self.n_per_class)
         r["nu"] = 1.0 / self.n_per_class if self.preset == "balanced" else 1.0
         return r
 
-    def rate_inputs(self) -> dict:
+    def effective_parameters(self) -> dict:
+        """The fields with ``nu``, ``eta_x``, ``eta_y``, ``eta_W`` as the preset sets them
+        (``balanced``: nu = 1/n, eta_x = n), not the unused field values."""
+        return {**super().effective_parameters(), **self.rates()}
+
+    def rate_inputs(self) -> ModelBRates:
+        """:class:`ModelBRates` of this point as float64 scalars: the input ``"rates"``."""
         r = self.rates()
-        return {"alpha": np.float64(self.alpha), "nu": np.float64(r["nu"]),
-                "eta_x": np.float64(r["eta_x"]), "eta_y": np.float64(r["eta_y"]),
-                "eta_W": np.float64(r["eta_W"])}
+        return ModelBRates(alpha=np.float64(self.alpha), nu=np.float64(r["nu"]),
+                           eta_x=np.float64(r["eta_x"]), eta_y=np.float64(r["eta_y"]),
+                           eta_W=np.float64(r["eta_W"]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,9 +132,10 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
 
     ``preset``: ``balanced`` (nu = 1/n, eta_x = n, eta_y = eta_W = 1; default), ``unit-sum``
     (all 1) or ``custom`` (``nu``, ``eta_x``, ``eta_y``, ``eta_W`` as given).  ``alpha``: SG
-    strength (1 exact SG, 0 full gradient).  Outputs per time: d_min, spread, head-space
-    accuracies (acc_cons, acc_all, acc_frus), raw-space acc_cons_raw, loss, Q_drift
-    (max |Q(t) - Q(0)|) and time; per point: solver status, Q0, rho and the final state.
+    strength (1 exact SG, 0 full gradient).  Outputs per time: d_min, spread, collapse ratio,
+    head-space accuracies (acc_cons, acc_all, acc_frus), raw-space acc_cons_raw, loss, Q_drift
+    (max |Q(t) - Q(0)|) and time; per point: solver status, Q0, rho, the effective frustration
+    round(p n)/n and the final state.
     """
 
     # Model B's defaults where they differ from the parts' (F5 settings)
@@ -194,20 +178,13 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
         return ModelBLayout.of(models)
 
     def uses_reduction(self, layout) -> bool:
-        """Whether :meth:`evaluate` solves the reduced state on this layout (static: reads
-        only ``reduction``).  A plain :class:`GraphLayout` (no group counts) means full."""
+        """Whether this point is solved on the reduced state on this layout (static: reads
+        only ``reduction``).  A plain :class:`~simulations.flows.parts.GraphLayout` (no group
+        counts) means full."""
         return (self.reduction == "auto" and isinstance(layout, ModelBLayout)
                 and layout.reduced_pays())
 
-    def _reduced_inputs(self, layout, X0, Y0, W0) -> dict:
-        # group the padded coupling, so padded samples (zero row, zero X0) are one inert group
-        A = _padded_coupling(self, layout)
-        groups = reduced.reduce_coupling(A, require_repeats=False)
-        state0, structure = reduced.reduced_initial_state(
-            groups, X0, Y0, W0, n_groups=layout.n_groups, n_degrees=layout.n_degrees)
-        return {"Xbar0": state0["Xbar"], **structure}
-
-    def prepare(self, layout: GraphLayout) -> dict:
+    def prepare(self, layout) -> dict:
         N_max, K_max, d_max = layout.n_samples, layout.n_classes, layout.dim
         N, K = self.n_samples, self.n_classes
         graph = self.graph_inputs(layout)
@@ -219,10 +196,11 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
         X0 = pad_to(s["X"], np.zeros((N_max, d_max)))
         Y0 = pad_to(s["Y"], np.zeros((K_max, d_max)))
         W0 = pad_to(s["W"], np.eye(d_max))
-        red = self._reduced_inputs(layout, X0, Y0, W0) if self.uses_reduction(layout) else {}
+        state = (ReducedState.build(graph["A"], X0, Y0, W0, layout)
+                 if self.uses_reduction(layout) else FullState(X0, Y0, W0))
         return {
-            **graph, "X0": X0, "Y0": Y0, "W0": W0, **red,
-            **self.rate_inputs(), **self.time_inputs(layout.time), **self.solver_inputs(),
+            **graph, "state": state, "rates": self.rate_inputs(),
+            **self.time_inputs(layout.time), **self.solver_inputs(),
             "Q0": np.float64(model_b.class_difference_Q0(Q, s["X"], classes, K)),
             "rho": np.float64(coupling.frustrated_link_share(A, classes)),
         }
@@ -244,6 +222,7 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
             "Q0": ((), "embedding units^2", "half the smallest eigenvalue of Q(0) on the "
                                             "class-mean-difference subspace"),
             "rho": ((), "1", "frustrated share of the label links"),
+            **GRAPH_OUTPUTS,
             "X_T": (("sample", "component"), "embedding units", "sample embeddings at t_max"),
             "Y_T": (("label", "component"), "embedding units", "label embeddings at t_max"),
             "W_T": (("component", "component_in"), "1", "head at t_max"),
@@ -260,28 +239,9 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
         import jax
         import jax.numpy as jnp
 
-        head, train_W = self.head, self.train_W
-
-        if "S0" in inp:  # prepare() chose the reduced state for this layout (static: shapes)
-            def field(t, z, a):
-                return reduced.reduced_vector_field(t, z, a, head=head, train_W=train_W)
-
-            d, G = inp["W0"].shape[-1], inp["degrees"].shape[-1]
-            z0 = {"Xbar": inp["Xbar0"], "Y": inp["Y0"], "W": inp["W0"],
-                  "U": jnp.broadcast_to(jnp.eye(d), (G, d, d))}
-            sol = self.solve(field, z0, inp)
-            # exact per-sample state at the output times: x_i = xbar_r + U_g delta_i(0)
-            X = reduced.reconstruct(sol.zs, inp)["X"]
-            Y, W = sol.zs["Y"], sol.zs["W"]
-        else:
-            def field(t, z, a):
-                return model_b.vector_field(a["A"], z, alpha=a["alpha"], eta_x=a["eta_x"],
-                                            eta_y=a["eta_y"], eta_W=a["eta_W"], nu=a["nu"],
-                                            head=head, train_W=train_W)
-
-            z0 = {"X": inp["X0"], "Y": inp["Y0"], "W": inp["W0"]}
-            sol = self.solve(field, z0, inp)
-            X, Y, W = sol.zs["X"], sol.zs["Y"], sol.zs["W"]
+        head = self.head
+        rates = inp["rates"]  # a ModelBRates; inp["state"]: a FullState or a ReducedState
+        X, Y, W, sol = inp["state"].trajectory(self, inp, rates)
         A = inp["A"]
 
         def acc(R, Yt, head=None):
@@ -291,21 +251,20 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
 
         head_acc = jax.vmap(lambda x, y, w: acc(x, y, head=w))(X, Y, W)
         raw_acc = jax.vmap(acc)(X, Y)
-        Q = model_b.invariant_Q(X, Y, W, eta_x=inp["eta_x"], eta_y=inp["eta_y"],
-                                eta_W=inp["eta_W"])
+        Q = model_b.invariant_Q(X, Y, W, eta_x=rates.eta_x, eta_y=rates.eta_y,
+                                eta_W=rates.eta_W)
         per_t = {
-            "d_min": collapse.d_min(Y, inp["label_mask"]),
-            "spread": collapse.label_spread(Y, inp["label_mask"]),
+            **label_trajectory(Y, inp["label_mask"]),
             "acc_cons": head_acc["acc_cons"], "acc_all": head_acc["acc_all"],
             "acc_frus": head_acc["acc_frus"], "acc_cons_raw": raw_acc["acc_cons"],
-            "loss": jax.vmap(lambda x, y, w: model_b_loss(x, y, w, A, nu=inp["nu"],
+            "loss": jax.vmap(lambda x, y, w: model_b_loss(x, y, w, A, nu=rates.nu,
                                                           head=head))(X, Y, W),
             "Q_drift": jnp.max(jnp.abs(Q - Q[0]), axis=(-1, -2)),
         }
         out, missing = trajectory_outputs(per_t, inp, sol.result, sol.num_steps)
         failed = sol.result != 0
         n_real = jnp.sum(inp["t_mask"]) - 1
-        out.update(Q0=inp["Q0"], rho=inp["rho"],
+        out.update(Q0=inp["Q0"], rho=inp["rho"], frustration_eff=inp["frustration_eff"],
                    X_T=jnp.where(failed, jnp.nan, X[n_real]),
                    Y_T=jnp.where(failed, jnp.nan, Y[n_real]),
                    W_T=jnp.where(failed, jnp.nan, W[n_real]))

@@ -19,8 +19,9 @@ from analysis import collapse
 from minimal_models import teacher_student as model_c
 from minimal_models import validation as check
 
-from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, SolverSettings, TimeGrid, TimeLayout,
-                         trajectory_outputs)
+from .parts import (LABEL_OUTPUTS, STATUS_OUTPUTS, SolverSettings, label_trajectory,
+                    trajectory_outputs)
+from .time_grid import TimeGrid, TimeLayout
 
 __all__ = ["TeacherStudentFlow", "TaskLayout"]
 
@@ -39,14 +40,15 @@ class TaskLayout(NamedTuple):
 class TeacherStudentFlow(SolverSettings, TimeGrid):
     """Model C at one point (defaults: the spec §4 reference setting, plain student).
 
-    Fields: the time grid (:class:`~simulations.flows.parts.TimeGrid`), the ODE solver
+    Fields: the time grid (:class:`~simulations.flows.time_grid.TimeGrid`), the ODE solver
     (:class:`~simulations.flows.parts.SolverSettings`), then the task's (``frustration``, ``D``,
     ``K``, ``P``, ``sigma``, ``seed``) and the student's (``dim``, ``s_E``, ``s_y``, ``s_W``,
     ``student``, ``alpha``, ``eta_E``, ``eta_y``, ``eta_W``).
 
     ``student``: ``plain`` (readout x) or ``head`` (readout W x) with SG strength ``alpha``
-    (1: SG head, 0: head without SG).  Outputs per time: d_min, spread, acc_true (vs the true
-    class), acc_label (vs the noisy label), loss, QC_drift, time; per point: solver status.
+    (1: SG head, 0: head without SG).  Outputs per time: d_min, spread, collapse ratio,
+    acc_true (vs the true class), acc_label (vs the noisy label), loss, QC_drift, time; per
+    point: solver status.
     """
 
     # Model C's defaults where they differ from the parts' (spec §4 reference setting)
@@ -144,7 +146,6 @@ class TeacherStudentFlow(SolverSettings, TimeGrid):
         acc_true, acc_label, loss = jax.vmap(metrics)(zs["E"], zs["Y"], zs["W"])
         QC = model_c.invariant_QC(zs["E"], zs["Y"], zs["W"], eta_E=inp["eta_E"],
                                   eta_y=inp["eta_y"], eta_W=inp["eta_W"])
-        per_t = {"d_min": collapse.d_min(zs["Y"]), "spread": collapse.label_spread(zs["Y"]),
-                 "acc_true": acc_true, "acc_label": acc_label, "loss": loss,
+        per_t = {**label_trajectory(zs["Y"]), "acc_true": acc_true, "acc_label": acc_label, "loss": loss,
                  "QC_drift": jnp.max(jnp.abs(QC - QC[0]), axis=(-1, -2))}
         return trajectory_outputs(per_t, inp, sol.result, sol.num_steps)[0]

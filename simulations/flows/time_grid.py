@@ -50,6 +50,12 @@ class _Part:
     def __post_init__(self):
         pass
 
+    def effective_parameters(self) -> dict:
+        """Every field by name, with the values the flow actually uses where a field is a
+        rule rather than a value (a rate preset: see the models' overrides).  What a dataset's
+        ``parameters`` should record."""
+        return dataclasses.asdict(self)
+
 
 @dataclasses.dataclass(frozen=True)
 class TimeGrid(_Part):
@@ -75,6 +81,14 @@ class TimeGrid(_Part):
         """``ts`` padded to the sweep's longest grid (last time repeated) and ``t_mask``."""
         return {"ts": padded(self.times(), time.n_times),
                 "t_mask": np.arange(time.n_times) < self.n_times}
+
+    @staticmethod
+    def time_input_shapes(time: TimeLayout) -> dict:
+        """Shapes of :meth:`time_inputs` (memory estimates without building a grid)."""
+        import jax
+
+        return {"ts": jax.ShapeDtypeStruct((time.n_times,), np.dtype(np.float64)),
+                "t_mask": jax.ShapeDtypeStruct((time.n_times,), np.dtype(np.bool_))}
 
     def coords(self, layout) -> dict:
         """``t``: the common grid, or an index when the points' grids differ.  Static view."""

@@ -28,7 +28,7 @@ import socket
 import numpy as np
 
 __all__ = ["STORE_FORMAT", "StoreLockedError", "MemoryStore", "ZarrStore", "fill_value",
-           "store_lock", "writable_store", "open_checked", "finished_store", "chunk_checksum",
+           "store_lock", "open_checked", "finished_store", "chunk_checksum",
            "verify_chunks", "chunk_file"]
 
 STORE_FORMAT = 2  # rows grouped by static fields, chunk-aligned (format 1: grid order)
@@ -148,10 +148,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def open_checked(store, fingerprint: str, sweep_name: str) -> ZarrStore:
+def open_checked(store, fingerprint: str, sweep_name: str, difference=None) -> ZarrStore:
     """Check that ``store`` is new or holds this sweep and return it as a :class:`ZarrStore`
     stamped with the fingerprint; the caller holds :func:`store_lock`.  A store of another
-    sweep, or a directory that is not a sweep store, raises ``ValueError`` and is untouched."""
+    sweep, or a directory that is not a sweep store, raises ``ValueError`` and is untouched
+    (``difference(stored_fingerprint)``, if given, says what differs)."""
     if os.path.exists(os.path.join(store, "zarr.json")):
         import zarr
 
@@ -162,8 +163,9 @@ def open_checked(store, fingerprint: str, sweep_name: str) -> ZarrStore:
                              f"read {os.path.join(store, 'zarr.json')} ({exc})") from None
         if existing.get("fingerprint") != fingerprint:
             raise ValueError(f"store {str(store)!r} holds a different sweep "
-                             f"({existing.get('sweep_name')!r}); choose another path or "
-                             "delete it")
+                             f"({existing.get('sweep_name')!r})"
+                             + _what_differs(difference, existing.get("fingerprint"))
+                             + "; choose another path or delete it")
     elif os.path.exists(store) and set(os.listdir(store)) - {".lock"}:
         raise ValueError(f"store {str(store)!r} exists but is not a sweep store")
     group = ZarrStore(store)
@@ -171,12 +173,9 @@ def open_checked(store, fingerprint: str, sweep_name: str) -> ZarrStore:
     return group
 
 
-@contextlib.contextmanager
-def writable_store(store, fingerprint: str, sweep_name: str):
-    """Lock ``store``, check that it is new or holds this sweep, and yield it as a
-    :class:`ZarrStore` stamped with the fingerprint (:func:`open_checked` under the lock)."""
-    with store_lock(str(store)):  # first: a second writer must not even read a half store
-        yield open_checked(store, fingerprint, sweep_name)
+def _what_differs(difference, stored) -> str:
+    said = difference(stored) if difference is not None and stored else ""
+    return f": {said}" if said else ""
 
 
 def chunk_checksum(values: dict) -> int:
@@ -290,9 +289,11 @@ def _per_chunk(group, name, n):
         return out
 
 
-def finished_store(store, fingerprint: str, sweep_name: str, names=(), chunk_rows: int = 1):
-    """A completed store of this sweep, read-only, as a :class:`ZarrStore` (``ValueError`` if it holds
-    another sweep, misses chunks, or a chunk's files are missing or damaged: named)."""
+def finished_store(store, fingerprint: str, sweep_name: str, names=(), chunk_rows: int = 1,
+                   difference=None):
+    """A completed store of this sweep, read-only, as a :class:`ZarrStore` (``ValueError`` if it
+    holds another sweep -- ``difference(stored_fingerprint)`` says what differs --, misses
+    chunks, or a chunk's files are missing or damaged: named)."""
     import zarr
 
     try:
@@ -302,7 +303,8 @@ def finished_store(store, fingerprint: str, sweep_name: str, names=(), chunk_row
         raise ValueError(f"store {str(store)!r} cannot be read: "
                          f"{os.path.join(str(store), 'zarr.json')} ({exc})") from None
     if attrs.get("fingerprint") != fingerprint:
-        raise ValueError(f"store {str(store)!r} does not hold sweep {sweep_name!r}")
+        raise ValueError(f"store {str(store)!r} does not hold sweep {sweep_name!r}"
+                         + _what_differs(difference, attrs.get("fingerprint")))
     view = ZarrStore.__new__(ZarrStore)
     view.group, view.attrs, view.path = group, group.attrs, str(store)
     try:
