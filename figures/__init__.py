@@ -24,11 +24,11 @@ from .style import label_figure as label_figure
 from .style import new_figure as new_figure
 from .style import save_figure as save_figure
 from .validation import plot_method_comparison as plot_method_comparison
-from .validation import plot_theory_rates as plot_theory_rates
+from .validation import plot_rate_agreement as plot_rate_agreement
 
 __all__ = ["RECONSTRUCTION_LABEL", "apply_style", "label_figure", "new_figure",
            "plot_alpha_phase_diagrams", "plot_collapse_timescales", "plot_integrators",
            "plot_method_comparison", "plot_pendulum", "plot_phase_diagram", "plot_price",
-           "plot_risk", "plot_sg_threshold", "plot_stopgrad_trajectories",
-           "plot_teacher_student", "plot_theory_rates", "plot_trajectories",
+           "plot_rate_agreement", "plot_risk", "plot_sg_threshold",
+           "plot_stopgrad_trajectories", "plot_teacher_student", "plot_trajectories",
            "plot_two_class_reduction", "save_figure"]

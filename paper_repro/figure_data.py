@@ -86,7 +86,10 @@ def findings_dataset(findings):
          "n": ("finding", col("n", np.int64), {"description": "number of paired runs"}),
          "paper": ("finding", col("paper", str), {"description": "the paper's number or "
                                                                  "statement"}),
-         "source": ("finding", col("source", str), {"description": "where the claim is"})},
+         "source": ("finding", col("source", str), {"description": "where the claim is"}),
+         "diagnostics": ("finding", col("diagnostics", str),
+                         {"description": "where the run stands beside the decision (e.g. how "
+                                         "much the predictor acts); never a verdict"})},
         coords={"finding": ("finding", np.arange(len(findings)),
                             {"description": "index of the finding in the report table"}),
                 "claim": ("finding", col("claim", str), {"description": "the paper's claim"})})

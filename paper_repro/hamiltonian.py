@@ -14,8 +14,10 @@ explicit Euler vs leapfrog on the pendulum -- energy-drift heatmap, energy over 
 flip, phase-space area.
 
 This module holds each figure whole -- settings (quick and full), expected values with their
-sources, checks, run function and config; the run functions import the library (listing the
-figures imports no JAX).  The experiments run in
+sources, checks, run function and config; each run function reads every setting from its
+settings function (the ``settings`` of its config: the key of a committed full-mode result;
+grids as ``[lo, hi, n]`` of np.geomspace / np.linspace); the run functions import the library
+(listing the figures imports no JAX).  The experiments run in
 :mod:`simulations.experiments.symplectic_toys` (sliced-W1 toy, shadow Hamiltonian, pendulum
 showcase) and :mod:`simulations.experiments.coupling_risk` (Monte Carlo risks), the closed
 forms are :mod:`minimal_models.hamiltonian_geometry` / :mod:`minimal_models.symplectic`, and
@@ -34,21 +36,36 @@ from .base import Check, FigureConfig, FigureResult
 PAPER = "Beyond Isotropy in JEPAs (arXiv:2605.20107)"
 
 
+# T7: rho(H_eps; Sigma0) along the worst-case family, spec T7 (RECONSTRUCTION)
+T7_EXPECTED = {1: 1.6666666667, 0.1: 3.6666666667, 0.01: 4.8095238095, 0.001: 4.9800995025}
+
+
+def price_settings(quick: bool) -> dict:
+    """HG_price: one generator (seed 0) draws the random spectra, then Sigma0; condition
+    numbers kappa, dimensions d, spectra per kappa; the misalignment family in d = 5 with
+    Sigma0 from 50 Gaussian draws, and T7's expected values."""
+    return {"seed": 0, "kappa_geomspace": [1.0, 1e3, 13 if quick else 31], "dims": [2, 8, 32],
+            "spectra_per_kappa": 20,
+            "misalignment": {"d": 5, "n_draws": 50, "eps_geomspace": [1e-4, 10.0, 30],
+                             "expected": [[e, v] for e, v in T7_EXPECTED.items()]}}
+
+
 def run_price(quick: bool) -> FigureResult:
     import xarray as xr
 
     from figures.hamiltonian import plot_price
     from minimal_models import hamiltonian_geometry as hg
 
-    rng = np.random.default_rng(0)
-    kappas = np.geomspace(1, 1e3, 13 if quick else 31)
-    dims = (2, 8, 32)
+    s = price_settings(quick)
+    rng = np.random.default_rng(s["seed"])
+    kappas = np.geomspace(*s["kappa_geomspace"])
+    dims, n_spectra = tuple(s["dims"]), s["spectra_per_kappa"]
     checks, envelopes, sampled = [], [], []
     for d in dims:
         envelope = np.array([hg.worst_price_condition(d, k) for k in kappas])
         samples = []
         for k in kappas:  # random spectra with condition number exactly k
-            lam = np.exp(rng.uniform(0, np.log(k), (20, d)))
+            lam = np.exp(rng.uniform(0, np.log(k), (n_spectra, d)))
             lam[:, 0], lam[:, 1] = 1.0, k
             samples.append([hg.price_of_isotropy(np.diag(s)) for s in lam])
         samples = np.array(samples)
@@ -63,12 +80,12 @@ def run_price(quick: bool) -> FigureResult:
                             "(max relative excess, round-off 1e-12)", 1e-12,
                             float(np.max(samples / envelope[:, None] - 1)), kind="max",
                             source="DERIVED (envelope of Thm 3.4)"))
-    d = 5
-    Sigma0 = np.cov(rng.standard_normal((50, d)).T)
-    eps = np.geomspace(1e-4, 10, 30)
+    mis = s["misalignment"]
+    d = mis["d"]
+    Sigma0 = np.cov(rng.standard_normal((mis["n_draws"], d)).T)
+    eps = np.geomspace(*mis["eps_geomspace"])
     rho = [hg.misalignment_ratio(hg.worst_case_geometry(Sigma0, e), Sigma0) for e in eps]
-    for e, expected in [(1, 1.6666666667), (0.1, 3.6666666667), (0.01, 4.8095238095),
-                        (0.001, 4.9800995025)]:
+    for e, expected in mis["expected"]:
         checks.append(Check(f"T7: rho(H_eps; Sigma0), eps={e}", expected,
                             hg.misalignment_ratio(hg.worst_case_geometry(Sigma0, e), Sigma0),
                             rtol=1e-9, source="spec T7 (RECONSTRUCTION)"))
@@ -80,7 +97,7 @@ def run_price(quick: bool) -> FigureResult:
          "misalignment": ("eps", np.array(rho)),
          "misalignment_closed_form": ("eps", d * (1 + eps) / (1 + d * eps))},
         coords={"d": list(dims), "kappa": kappas, "eps": eps},
-        attrs={"d_misalignment": d, "samples_per_kappa": 20})
+        attrs={"d_misalignment": d, "samples_per_kappa": n_spectra})
     return FigureResult(plot_price(ds), checks, ds)
 
 
@@ -88,7 +105,8 @@ HG_PRICE = FigureConfig("HG_price", PAPER, "Price of isotropy and misalignment",
                         "RECONSTRUCTION", "rho(H) vs condition number under the d k/(k+d-1) "
                         "envelope (Thm 3.4 CONFIRMED, envelope DERIVED); rho(H_eps) -> d "
                         "(RECONSTRUCTION)",
-                        quick_s=1.7, full_s=3.0, quick_measured=True, run=run_price)
+                        quick_s=1.7, full_s=3.0, quick_measured=True, run=run_price,
+                        settings=price_settings)
 
 
 # Figs. 7-9 toy (spec §3.2, run by simulations.experiments.symplectic_toys.toy_profiles): the
@@ -103,6 +121,16 @@ TOY_SPREAD = {5000: (0.080, 0.134, 0.00016, 0.00025),
               20000: (0.030, 0.052, 0.00009, 0.000145)}
 
 
+def integrators_settings(quick: bool) -> dict:
+    """HG_integrators: the toy's sample size and seed, the paper's values with our seed spread
+    at that size (the checks' tolerance), and the step sizes and horizon of the shadow-H
+    scaling."""
+    n = 5000 if quick else 20000
+    return {"n_samples": n, "seed": 0,
+            "paper": {k: list(v) for k, v in TOY_PAPER.items()}, "spread": list(TOY_SPREAD[n]),
+            "shadow": {"h": [0.4, 0.2, 0.1, 0.05], "T": 200.0}}
+
+
 def run_integrators(quick: bool) -> FigureResult:
     import xarray as xr
 
@@ -110,27 +138,28 @@ def run_integrators(quick: bool) -> FigureResult:
     from figures.hamiltonian import plot_integrators
     from simulations.experiments.symplectic_toys import shadow_scaling, toy_profiles
 
-    n, seed = (5000 if quick else 20000), 0
+    s = integrators_settings(quick)
+    n, seed, paper = s["n_samples"], s["seed"], s["paper"]
     toy = toy_profiles(seed, n)
     schemes = ["explicit Euler", "leapfrog"]
-    hs = np.array([0.4, 0.2, 0.1, 0.05])
-    ptp_H, ptp_shadow = shadow_scaling(hs)
+    hs = np.array(s["shadow"]["h"])
+    ptp_H, ptp_shadow = shadow_scaling(hs, T=s["shadow"]["T"])
     slope_H = convergence_order(hs, ptp_H)
     slope_S = convergence_order(hs[1:], ptp_shadow[1:])  # h = 0.4 is outside the h^4 regime
     ds = xr.Dataset(
         {"g": (("scheme", "theta"), np.array([toy[s]["g"] for s in schemes])),
-         "paper_mean": ("scheme", [TOY_PAPER[s][0] for s in schemes]),
+         "paper_mean": ("scheme", [paper[k][0] for k in schemes]),
          "ptp_H": ("h", ptp_H), "ptp_shadow": ("h", ptp_shadow)},
         coords={"scheme": schemes, "theta": toy["theta"], "h": hs},
         attrs={"n_samples": n, "seed": seed, "slope_H": slope_H, "slope_shadow": slope_S,
-               "T_shadow": 200.0,
+               "T_shadow": s["shadow"]["T"],
                "toy_status": "RECONSTRUCTION (integrator settings CONFIRMED)"})
-    spread = TOY_SPREAD[n]
+    spread = s["spread"]
     source = (f"paper Figs. 7-9 (CONFIRMED) on our toy (RECONSTRUCTION); tol = 3 sd of our "
               f"seed-to-seed spread at n = {n}")
     checks = []
-    for i, (scheme, stat) in enumerate([(s, k) for s in schemes for k in ("mean", "max")]):
-        expected = TOY_PAPER[scheme][0 if stat == "mean" else 1]
+    for i, (scheme, stat) in enumerate([(k, m) for k in schemes for m in ("mean", "max")]):
+        expected = paper[scheme][0 if stat == "mean" else 1]
         checks.append(Check(f"toy (RECONSTRUCTION): {scheme} {stat} g vs the paper's",
                             expected, toy[scheme][stat], rtol=0, atol=3 * spread[i],
                             source=source))
@@ -150,7 +179,17 @@ HG_INTEGRATORS = FigureConfig(
     "HG_integrators", PAPER, "Symplectic vs explicit integration", "RECONSTRUCTION",
     "sliced-W1 profiles of the Figs. 7-9 toy (toy RECONSTRUCTION, integrator settings and "
     "expected values the paper's); H vs shadow-H error slopes 2 and 4",
-    quick_s=7.0, full_s=10.0, quick_measured=True, run=run_integrators)
+    quick_s=7.0, full_s=10.0, quick_measured=True, run=run_integrators,
+    settings=integrators_settings)
+
+
+def risk_settings(quick: bool) -> dict:
+    """HG_risk: one generator (seed) draws Sigma, the contractions and the Monte Carlo samples
+    in that order; the quadratic lift's H, budget c, time grids and JAX key."""
+    return {"seed": 0, "d": 4, "n_samples": 20000 if quick else 100000,
+            "n_contractions": 300 if quick else 2000,
+            "lift": {"H_diag": [1.0, 2.0, 3.0, 4.0], "c": 2.0, "t_linspace": [0.0, 6.0, 121],
+                     "t_mc_linspace": [0.35, 5.95, 9], "key": 0}}
 
 
 def run_risk(quick: bool) -> FigureResult:
@@ -162,13 +201,14 @@ def run_risk(quick: bool) -> FigureResult:
     from simulations.experiments.coupling_risk import (contraction_risks, lift_risk,
                                                        monte_carlo_risk, random_contraction)
 
-    rng = np.random.default_rng(0)
-    d, n = 4, (20000 if quick else 100000)
+    s = risk_settings(quick)
+    rng = np.random.default_rng(s["seed"])
+    d, n = s["d"], s["n_samples"]
     A = rng.standard_normal((d, d))
     Sigma = A @ A.T / d + 0.2 * np.eye(d)
     trace = np.trace(Sigma)
 
-    Ks = [random_contraction(d, rng) for _ in range(300 if quick else 2000)]
+    Ks = [random_contraction(d, rng) for _ in range(s["n_contractions"])]
     size, risk = contraction_risks(Sigma, Ks)
     Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
     samples = {name: monte_carlo_risk(Sigma, K, n, rng) for name, K in [
@@ -176,16 +216,17 @@ def run_risk(quick: bool) -> FigureResult:
         ("orthogonal K", Q)]}
 
     # the lift: q_0 ~ pi_H pushed by its exact flow; predict q_t from q_0
-    H, c = np.diag([1.0, 2, 3, 4]), 2.0
+    lift_s = s["lift"]
+    H, c = np.diag(lift_s["H_diag"]), lift_s["c"]
     Sigma_H = hg.minimax_covariance(H, c)
     lam = np.diag(H)
 
     def closed_risk(t):  # R*(t) / tr Sigma*: residual of q_t given q_0 under cos(Omega t)
         return np.sum((c / d) / lam * np.sin(np.sqrt(lam) * t) ** 2) / np.trace(Sigma_H)
 
-    ts = np.linspace(0, 6, 121)
-    t_mc = np.linspace(0.35, 5.95, 9)
-    lift = lift_risk(H, c, n, t_mc, jax.random.PRNGKey(0))
+    ts = np.linspace(*lift_s["t_linspace"])
+    t_mc = np.linspace(*lift_s["t_mc_linspace"])
+    lift = lift_risk(H, c, n, t_mc, jax.random.PRNGKey(lift_s["key"]))
     names = list(samples)
     ds = xr.Dataset(
         {"contraction_size": ("draw", size), "contraction_risk": ("draw", risk),
@@ -236,7 +277,8 @@ HG_RISK = FigureConfig("HG_risk", PAPER, "Predictive risk at fixed marginals",
                        "RECONSTRUCTION", "best-predictor risk over couplings of N(0, Sigma) "
                        "views spans [0, tr Sigma]; the quadratic lift's flow keeps pi_H but "
                        "moves the risk",
-                       quick_s=5.8, full_s=5.0, quick_measured=True, run=run_risk)
+                       quick_s=5.8, full_s=5.0, quick_measured=True, run=run_risk,
+                       settings=risk_settings)
 
 
 # The author's physics showcase (CONFIRMED in the author's code, spec §3.2): pendulum
@@ -246,13 +288,27 @@ SHOWCASE = {"dt": 0.1, "n_steps": 250, "grid": 151, "q_range": (-np.pi, np.pi),
             "blob_half_width": 0.35, "blob_grid": 41, "flip_start": (0.5, 0.3)}
 
 
+# I11: leapfrog area ratio per blob grid (author's showcase code, CONFIRMED; spec I11)
+AREA_EXPECTED = {41: 0.99976, 81: 0.99994}
+
+
+def pendulum_settings(quick: bool) -> dict:
+    """HG_pendulum: the author's showcase settings, the heatmap grid (quick 61^2, full the
+    author's 151^2) and the blob grids of the area ratio with their expected values."""
+    grids = [SHOWCASE["blob_grid"]] if quick else [41, 81]  # I11 ratios are per grid
+    return {"showcase": SHOWCASE, "grid": 61 if quick else SHOWCASE["grid"],
+            "area_grids": [[g, AREA_EXPECTED[g]] for g in grids]}
+
+
 def run_pendulum(quick: bool) -> FigureResult:
     from figures.hamiltonian import plot_pendulum
     from simulations.experiments.symplectic_toys import pendulum_showcase
 
-    grid = 61 if quick else SHOWCASE["grid"]
-    grids = (SHOWCASE["blob_grid"],) if quick else (41, 81)  # I11 ratios are per grid
-    ds, extra = pendulum_showcase(SHOWCASE, grid, grids)
+    s = pendulum_settings(quick)
+    grid = s["grid"]
+    area_expected = dict((g, v) for g, v in s["area_grids"])
+    grids = tuple(area_expected)
+    ds, extra = pendulum_showcase(s["showcase"], grid, grids)
     names = list(ds["scheme"].values)
     drift = {s: ds["drift"].sel(scheme=s).values for s in names}
     bands = {s: ds["energy_quantiles"].sel(scheme=s).values for s in names}
@@ -269,7 +325,7 @@ def run_pendulum(quick: bool) -> FigureResult:
               flips[e], rtol=1e-3, source=showcase),
         Check("diagnostic (OURS, not the author's metric): Euler flip error, unwrapped max-abs",
               16.19, flips_ours[e], rtol=1e-3, source="spec I10 (our diagnostic)"),
-        *[Check(f"I11: leapfrog area ratio ({g}^2 grid)", {41: 0.99976, 81: 0.99994}[g],
+        *[Check(f"I11: leapfrog area ratio ({g}^2 grid)", area_expected[g],
                 areas[lf][g], rtol=2e-5, source=showcase) for g in grids],
         Check("I11: Euler area ratio, author's 41^2 grid metric, vs the exact mean det D Phi",
               exact_euler_area, areas[e][41], rtol=0.1,
@@ -291,7 +347,8 @@ HG_PENDULUM = FigureConfig(
     "HG_pendulum", PAPER, "Author's pendulum showcase", "CONFIRMED",
     "the author's physics showcase (settings and metrics from the author's code): Euler vs "
     "leapfrog drift heatmaps, energy bands, momentum flip, Liouville area; the numeric bounds "
-    "on drift are ours", quick_s=19.6, full_s=20.0, quick_measured=True, run=run_pendulum)
+    "on drift are ours", quick_s=19.6, full_s=20.0, quick_measured=True, run=run_pendulum,
+    settings=pendulum_settings)
 
 
 FIGURES = [HG_PRICE, HG_INTEGRATORS, HG_RISK, HG_PENDULUM]

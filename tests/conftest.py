@@ -1,6 +1,7 @@
 """Test configuration: float64 JAX everywhere, and a hypothesis profile sized for 2 cores."""
 
 import os
+import tempfile
 
 import jax
 
@@ -13,3 +14,6 @@ settings.register_profile("default", deadline=None, max_examples=40,
 settings.register_profile("thorough", deadline=None, max_examples=400,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Full-mode runs inside tests must never write into the repository's committed results.
+os.environ.setdefault("COLLAPSE_LAB_RESULTS", tempfile.mkdtemp(prefix="collapse-lab-results-"))

@@ -182,21 +182,19 @@ def test_cifar100_configs_follow_the_paper_recipe(monkeypatch, tmp_path):
     assert back == val.cifar100_config("cifar100_hamjepa_30ep", data_dir=str(tmp_path))
 
 
-@pytest.mark.slow  # shares a ~10-25 s fixture (two vmapped training compiles)
-def test_figures_draw_from_datasets(tiny_runs):
-    from figures.validation import plot_method_comparison, plot_theory_rates
+def test_method_comparison_draws_from_a_methods_dataset():
+    # the VAL_theory_rates figure is drawn in test_theory_rates_figure.py
+    import matplotlib.pyplot as plt
 
-    a, b = tiny_runs
-    ra = theory_rates_dataset(a, _TINY.lr_labels)
-    rb = theory_rates_dataset(b, _TINY.lr_labels)
-    ds = ra.assign(measured_model_b=rb["measured"]).expand_dims(run=["tiny"])
-    fig = plot_theory_rates(ds, a, b, title="t")
-    assert len(fig.axes) == 3 and "RECONSTRUCTION" in fig._suptitle.get_text()
+    from figures.validation import plot_method_comparison
+
     rows = {"A": ("x", "z", _fake_results(0.8)), "B": ("y", "z", _fake_results(0.6))}
-    fig2 = plot_method_comparison(methods_dataset(rows, (0, 1, 2)),
-                                  metrics=("knn20", "linear"), paper={"knn20": {"A": 30.0}})
+    ds = methods_dataset(rows, (0, 1, 2))
+    fig2 = plot_method_comparison(ds, metrics=("knn20", "linear"),
+                                  paper={"knn20": {"A": 30.0}})
     assert len(fig2.axes) >= 3
     assert isinstance(ds, xr.Dataset)
+    plt.close(fig2)
 
 
 def test_registered_figures_have_quick_and_full_modes():

@@ -1,9 +1,11 @@
 """Model A figures (RECONSTRUCTION of arXiv:2604.09979, spec §5), each whole: F2, F3
 (trajectories without / with frustration), F4 (collapse time scale) and the PD_modelA phase
 diagram with its named sweeps -- settings, expected values (spec §5, §6) with their sources,
-checks, run function and config.  Computations: :mod:`simulations.flows` (``FrustrationFlow``
-sweeps), :mod:`analysis.collapse_rates`, :mod:`minimal_models.frustration`, imported inside
-the run functions (listing the figures imports no JAX).
+checks, run function and config.  Each run function reads every setting from its figure's
+settings function (the ``settings`` of its config: the key of a committed full-mode result).
+Computations: :mod:`simulations.flows` (``FrustrationFlow`` sweeps),
+:mod:`analysis.collapse_rates`, :mod:`minimal_models.frustration`, imported inside the run
+functions (listing the figures imports no JAX).
 """
 
 from __future__ import annotations
@@ -11,51 +13,63 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import Check, FigureConfig, FigureResult, SweepConfig
-from ._common import PAPER, STATUS
+from ._common import PAPER, STATUS, plain_table, scalar, spaced, sweep_settings
 
 # ------------------------------------------------------------------------- F2 and F3
 
-# F2/F3 settings of spec §5: unit-sum, K = 4, n = 50, d = 16, clustered init, seed_init = 1
-F23_SETTINGS = dict(n_classes=4, n_per_class=50, dim=16, seed_A=0, seed_init=1, t_min=1e-3,
-                    t_max=100.0, spectrum=False)
+# F2/F3 model of spec §5: unit-sum, K = 4, n = 50, d = 16, clustered init, seed_init = 1
+F23_MODEL = dict(n_classes=4, n_per_class=50, dim=16, seed_A=0, seed_init=1, t_min=1e-3,
+                 t_max=100.0, spectrum=False)
 
 
-def _f23_model(**changes):
+def _f23_fields(quick: bool) -> dict:
+    """The FrustrationFlow fields of F2/F3: the spec's model on a 61 (quick) or 161 (full)
+    point log time grid."""
+    return {**F23_MODEL, "n_times": 61 if quick else 161}
+
+
+def _f23_model(fields, **changes):
     from simulations.flows import FrustrationFlow
 
-    return FrustrationFlow(**{**F23_SETTINGS, **changes})
+    return FrustrationFlow(**{**fields, **changes})
 
 
-def _n_samples() -> int:
-    return F23_SETTINGS["n_classes"] * F23_SETTINGS["n_per_class"]
+def _n_samples(fields) -> int:
+    return fields["n_classes"] * fields["n_per_class"]
 
 
-def _closed_form_labels(p, times):
+def _classes(fields):
+    from minimal_models import coupling
+
+    return coupling.sample_classes(fields["n_classes"], fields["n_per_class"])
+
+
+def _closed_form_labels(fields, p, times):
     """Coupling, initial state and embeddings Z(t) from the closed form at exact times (for the
     checks)."""
     from minimal_models import frustration as model_a
 
-    point = _f23_model(frustration=p)
+    point = _f23_model(fields, frustration=p)
     A, Z0 = point.coupling(), point.initial_state()
     Z = model_a.closed_form(A, Z0, np.asarray(times, dtype=float))
     return A, Z0, Z
 
 
-def _trajectory_sweep(name, ps, quick):
+def _trajectory_sweep(name, fields, ps):
     from simulations.sweep import SweepSpec, run_sweep
 
-    model = _f23_model(n_times=61 if quick else 161)
-    spec = SweepSpec(name, model, axes=[("frustration", ps)], chunk_size=len(ps))
+    spec = SweepSpec(name, _f23_model(fields), axes=[("frustration", tuple(ps))],
+                     chunk_size=len(ps))
     return run_sweep(spec, progress=False)
 
 
-def _ode_matches_closed_form(ds):
+def _ode_matches_closed_form(ds, fields):
     from analysis import d_min
 
     worst = 0.0
     for p in ds["frustration"].values:
-        _, _, Z = _closed_form_labels(float(p), ds["t"].values)
-        cf = np.asarray(d_min(Z[:, _n_samples():]))
+        _, _, Z = _closed_form_labels(fields, float(p), ds["t"].values)
+        cf = np.asarray(d_min(Z[:, _n_samples(fields):]))
         worst = max(worst, float(np.max(np.abs(ds["d_min"].sel(frustration=p).values - cf))))
     return Check("max |d_min(ODE sweep) - d_min(closed form)| over the grid", 1e-7, worst,
                  kind="max", source="toolkit consistency")
@@ -64,23 +78,32 @@ def _ode_matches_closed_form(ds):
 def _accuracy(Z, classes, frustrated):
     from analysis import nearest_label_accuracy
 
-    N = _n_samples()
+    N = len(classes)
     return nearest_label_accuracy(Z[:N], Z[N:], classes, frustrated)
+
+
+def f2_settings(quick: bool) -> dict:
+    """F2: the model, the closed-form times of the checks (t = 0, 1, 5, 100) and the fine grid
+    on which the first time of accuracy 1 is read."""
+    return {"model": _f23_fields(quick), "frustration": 0.0,
+            "check_times": [0.0, 1.0, 5.0, 100.0],
+            "accuracy_times": {"geomspace": [1e-4, 1.0, 400]}}
 
 
 def run_f2(quick: bool) -> FigureResult:
     from analysis import d_min, first_crossing_time
     from figures.collapse import plot_trajectories
-    from minimal_models import coupling
     from minimal_models import frustration as model_a
 
-    ds = _trajectory_sweep("F2", (0.0,), quick)
-    one = ds.sel(frustration=0.0)
-    A, Z0, Z = _closed_form_labels(0.0, [0.0, 1.0, 5.0, 100.0])
-    N = _n_samples()
-    fine = np.geomspace(1e-4, 1.0, 400)
-    _, _, Zf = _closed_form_labels(0.0, fine)
-    classes = coupling.sample_classes(4, 50)
+    s = f2_settings(quick)
+    fields, p = s["model"], s["frustration"]
+    ds = _trajectory_sweep("F2", fields, (p,))
+    one = ds.sel(frustration=p)
+    A, Z0, Z = _closed_form_labels(fields, p, s["check_times"])
+    N = _n_samples(fields)
+    fine = spaced(s["accuracy_times"])
+    _, _, Zf = _closed_form_labels(fields, p, fine)
+    classes = _classes(fields)
     frus = np.zeros(N, bool)
     acc = [float(_accuracy(z, classes, frus)["acc_all"]) for z in Zf]
     dm = np.asarray(d_min(Z[:, N:]))
@@ -95,7 +118,7 @@ def run_f2(quick: bool) -> FigureResult:
         Check("L(0)", 1347.85, float(model_a.loss(A, Z0))),
         Check("L(1)", 18.92, float(model_a.loss(A, Z[1]))),
         Check("L(5) <= 0.01", 0.01, float(model_a.loss(A, Z[2])), kind="max"),
-        _ode_matches_closed_form(ds),
+        _ode_matches_closed_form(ds, fields),
     ]
     fig = plot_trajectories(one, hue=None,
                             title="F2: Model A without frustration (K=4, n=50, d=16)")
@@ -104,7 +127,8 @@ def run_f2(quick: bool) -> FigureResult:
 
 F2 = FigureConfig("F2", PAPER, "Model A without frustration", STATUS,
                   "acc(t), L(t), d_min(t): fast alignment, separated plateau, no collapse",
-                  quick_s=4.0, full_s=15.0, quick_measured=True, run=run_f2)
+                  quick_s=4.0, full_s=15.0, quick_measured=True, run=run_f2,
+                  settings=f2_settings)
 
 
 F3_EXPECTED = {  # p: (acc_all(5), peak d_min, t_peak, d_min(20), d_min(100)), spec §5 F3
@@ -114,22 +138,31 @@ F3_EXPECTED = {  # p: (acc_all(5), peak d_min, t_peak, d_min(20), d_min(100)), s
 }
 
 
+def f3_settings(quick: bool) -> dict:
+    """F3: the model, p (the rows of the expected table, spec §5 F3), the closed-form times of
+    the checks (t = 5, 20, 100) and the fine grid of the d_min peak."""
+    return {"model": _f23_fields(quick), "expected": plain_table(F3_EXPECTED),
+            "check_times": [5.0, 20.0, 100.0], "peak_times": {"geomspace": [1e-2, 1.0, 600]}}
+
+
 def run_f3(quick: bool) -> FigureResult:
     from analysis import d_min
     from figures.collapse import plot_trajectories
     from minimal_models import coupling
 
-    ps = tuple(F3_EXPECTED)
-    ds = _trajectory_sweep("F3", ps, quick)
-    N = _n_samples()
-    classes = coupling.sample_classes(4, 50)
-    fine = np.geomspace(1e-2, 1.0, 600)
+    s = f3_settings(quick)
+    fields = s["model"]
+    expected = {row[0]: row[1:] for row in s["expected"]}
+    ds = _trajectory_sweep("F3", fields, tuple(expected))
+    N = _n_samples(fields)
+    classes = _classes(fields)
+    fine = spaced(s["peak_times"])
     checks = []
-    for p, (acc5, peak, t_peak, d20, d100) in F3_EXPECTED.items():
-        A, _, Z = _closed_form_labels(p, [5.0, 20.0, 100.0])
+    for p, (acc5, peak, t_peak, d20, d100) in expected.items():
+        A, _, Z = _closed_form_labels(fields, p, s["check_times"])
         frus = coupling.partner_labels(A, classes) >= 0
         dm = np.asarray(d_min(Z[:, N:]))
-        _, _, Zf = _closed_form_labels(p, fine)
+        _, _, Zf = _closed_form_labels(fields, p, fine)
         dmf = np.asarray(d_min(Zf[:, N:]))
         checks += [
             Check(f"p={p}: acc_all(5)", acc5, float(_accuracy(Z[0], classes, frus)["acc_all"]),
@@ -139,14 +172,15 @@ def run_f3(quick: bool) -> FigureResult:
             Check(f"p={p}: d_min(20)", d20, float(dm[1]), rtol=2.5e-3 if p == 0.2 else 1e-3),
             Check(f"p={p}: d_min(100)", d100, float(dm[2]), rtol=1e-2),
         ]
-    checks.append(_ode_matches_closed_form(ds))
+    checks.append(_ode_matches_closed_form(ds, fields))
     fig = plot_trajectories(ds, title="F3: Model A with hard frustration (K=4, n=50)")
     return FigureResult(fig, checks, ds)
 
 
 F3 = FigureConfig("F3", PAPER, "Model A with frustration", STATUS,
                   "early accuracy gain, then slow collapse of d_min at rate lambda_slow",
-                  quick_s=18.5, full_s=15.0, quick_measured=True, run=run_f3)
+                  quick_s=18.5, full_s=15.0, quick_measured=True, run=run_f3,
+                  settings=f3_settings)
 
 
 # -------------------------------------------------------------------------------- F4
@@ -159,18 +193,28 @@ F4_CUBIC = {  # (K, n, p): (mean slow eigenvalue over seeds 0-9, cubic root), sp
 }
 
 
+def f4_settings(quick: bool) -> dict:
+    """F4: (a) K = 4 slow rates over p x n for seeds 0-9 (p always holds the expected table's
+    0.1, 0.2, 0.3); (b) the K = 2 rates over m at n_c = 50."""
+    ps = (0.02, 0.04, 0.1, 0.2, 0.3) if quick else tuple(np.round(np.geomspace(0.02, 0.3, 10), 4))
+    ps = sorted(set(ps) | {p for _, _, p in F4_CUBIC})
+    return {"n_classes": 4, "seeds": list(range(10)), "frustrations": [scalar(p) for p in ps],
+            "n_per_class": [50] if quick else [50, 200],
+            "two_class": {"n_c": 50, "m": [1, 2, 5, 10, 20] if quick else
+                          [1, 2, 3, 5, 8, 12, 20, 30]},
+            "expected": plain_table(F4_CUBIC)}
+
+
 def run_f4(quick: bool) -> FigureResult:
     from analysis.collapse_rates import rate_dataset, two_class_dataset
     from figures.collapse import plot_collapse_timescales
 
-    seeds = range(10)
-    ps = (0.02, 0.04, 0.1, 0.2, 0.3) if quick else tuple(np.round(np.geomspace(0.02, 0.3, 10), 4))
-    ps = tuple(sorted(set(ps) | {0.1, 0.2, 0.3}))
-    ns = (50,) if quick else (50, 200)
-    rates = rate_dataset(ps, ns, seeds)
-    two = two_class_dataset(50, (1, 2, 5, 10, 20) if quick else (1, 2, 3, 5, 8, 12, 20, 30))
+    s = f4_settings(quick)
+    ns = tuple(s["n_per_class"])
+    rates = rate_dataset(tuple(s["frustrations"]), ns, s["seeds"], K=s["n_classes"])
+    two = two_class_dataset(s["two_class"]["n_c"], tuple(s["two_class"]["m"]))
     checks = []
-    for (K, n, p), (mean, root) in F4_CUBIC.items():
+    for K, n, p, mean, root in s["expected"]:
         if n not in ns:
             continue
         sel = rates.sel(n_per_class=n, frustration=p)
@@ -198,7 +242,7 @@ def run_f4(quick: bool) -> FigureResult:
 
 F4 = FigureConfig("F4", PAPER, "Collapse time scale", STATUS,
                   "tau = 1/lambda_slow vs p (exact, cubic, first order) and the K = 2 rate",
-                  quick_s=10.0, full_s=120.0, run=run_f4)
+                  quick_s=10.0, full_s=120.0, run=run_f4, settings=f4_settings)
 
 
 # ---------------------------------------------------------------- phase diagram, sweeps
@@ -214,20 +258,31 @@ def _phase_axes(axis, quick_values, full_values):
     return axes
 
 
-def _phase_model(quick: bool, **fixed):
+def _phase_fields(quick: bool, **fixed) -> dict:
     """The Model A phase diagrams' fixed parameters (hard pairs, unit-sum, T = 100)."""
+    return dict(dim=8 if quick else 16, t_max=100.0, n_times=41, solver="ode", **fixed)
+
+
+def _phase_k_fields(quick: bool) -> dict:
+    return _phase_fields(quick, n_per_class=20 if quick else 50)
+
+
+def _phase_n_fields(quick: bool) -> dict:
+    return _phase_fields(quick, n_classes=4)
+
+
+def _frustration_flow(fields):
     from simulations.flows import FrustrationFlow
 
-    return FrustrationFlow(dim=8 if quick else 16, t_max=100.0, n_times=41, solver="ode",
-                           **fixed)
+    return FrustrationFlow(**fields)
 
 
 def _phase_k_model(quick: bool):
-    return _phase_model(quick, n_per_class=20 if quick else 50)
+    return _frustration_flow(_phase_k_fields(quick))
 
 
 def _phase_n_model(quick: bool):
-    return _phase_model(quick, n_classes=4)
+    return _frustration_flow(_phase_n_fields(quick))
 
 
 # quick_s: run_sweep of the default quick grid in one process, measured 2026-12-06 on the
@@ -241,6 +296,11 @@ MODELA_PHASE_N = SweepConfig(
     "modelA_phase_n", "Model A ODE: d_min(t) over frustration x samples per class x seeds",
     _phase_axes("n_per_class", (10, 20, 40), (10, 20, 50, 100, 200)), _phase_n_model,
     chunk_size=16, quick_s=36.6)
+
+
+def phase_settings(quick: bool) -> dict:
+    """PD_modelA: the sweep modelA_phase_K (its axes and its model's fields)."""
+    return sweep_settings(MODELA_PHASE_K, quick, _phase_k_fields(quick))
 
 
 def run_phase(quick: bool) -> FigureResult:
@@ -277,4 +337,5 @@ def run_phase(quick: bool) -> FigureResult:
 PD_MODELA = FigureConfig("PD_modelA", PAPER, "Model A phase diagram", STATUS,
                          "collapse ratio over frustration x classes with the predicted rate "
                          "overlaid",
-                         quick_s=20.0, full_s=180.0, run=run_phase)
+                         quick_s=20.0, full_s=180.0, run=run_phase,
+                         settings=phase_settings)

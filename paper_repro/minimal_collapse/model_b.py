@@ -1,8 +1,10 @@
 """Model B figures (RECONSTRUCTION of arXiv:2604.09979, spec §5), each whole: F5 (stop-gradient
-vs none), F6 (the K = 2 reduction), the PD_modelB phase diagrams (full model and mean-field
-closure) and PD_threshold (beyond the paper) with their named sweeps -- settings, expected
-values (spec §5, §6) with their sources, checks, run function and config.  Computations:
-:mod:`simulations.flows` (``StopGradFlow``, ``MeanFieldFlow`` sweeps),
+vs none), F6 (the K = 2 reduction) and the PD_modelB phase diagrams (full model and mean-field
+closure) with their named sweeps -- settings, expected values (spec §5, §6) with their
+sources, checks, run function and config; PD_threshold (beyond the paper) is
+:mod:`.sg_threshold`.  Each run function reads every setting from its figure's settings
+function (the ``settings`` of its config: the key of a committed full-mode result).
+Computations: :mod:`simulations.flows` (``StopGradFlow``, ``MeanFieldFlow`` sweeps),
 :mod:`simulations.experiments.two_class_reduction`, :mod:`minimal_models.stopgrad`, imported
 inside the run functions (listing the figures imports no JAX).
 """
@@ -14,7 +16,7 @@ import dataclasses
 import numpy as np
 
 from ..base import Check, FigureConfig, FigureResult, SweepConfig
-from ._common import PAPER, STATUS, value_at
+from ._common import PAPER, STATUS, plain_table, spaced, sweep_settings, value_at
 
 # ------------------------------------------------------------------- Model B: F5
 
@@ -22,32 +24,48 @@ F5_SG = {0.0: 1.6763, 0.1: 2.3827, 0.2: 2.4925, 0.3: 1.7727}  # d_min(3e4), spec
 F5_NOSG_10 = {0.1: 0.2855, 0.2: 0.0671, 0.3: 0.0198}  # d_min(10) without SG, spec §6 B7
 
 
+def f5_fields(quick: bool) -> dict:
+    """F5 model (spec §5): the StopGradFlow defaults -- balanced preset, K = 4, n = 50, d = 8,
+    W(0) = I, seed_init = 3, seed_A = 0 -- on t in [1e-2, 1e2] (quick; a 0.2-decade grid, so
+    t = 10, 100 are grid points; the flow is stiff -- the head relaxes at rate ~ nu C ~
+    K |x|^2 -- so the explicit solver's cost grows linearly with T) or [1e-2, 3e4] (full)."""
+    if quick:
+        return dict(t_min=1e-2, t_max=1e2, n_times=22)
+    return dict(t_min=1e-2, t_max=3e4, n_times=61, max_steps=2_000_000)
+
+
 def f5_model(quick: bool):
-    """F5 settings (spec §5): balanced preset, K = 4, n = 50, d = 8, W(0) = I, seed_init = 3,
-    seed_A = 0.  Quick: t in [1e-2, 1e2] on a 0.2-decade grid (t = 10, 100 are grid points;
-    the flow is stiff -- the head relaxes at rate ~ nu C ~ K |x|^2 -- so the explicit solver's
-    cost grows linearly with T); full: t in [1e-2, 3e4]."""
     from simulations.flows.stopgrad import StopGradFlow
 
-    if quick:
-        return StopGradFlow(t_min=1e-2, t_max=1e2, n_times=22)
-    return StopGradFlow(t_min=1e-2, t_max=3e4, n_times=61, max_steps=2_000_000)
+    return StopGradFlow(**f5_fields(quick))
+
+
+def f5_settings(quick: bool) -> dict:
+    """F5: the model, SG (alpha = 1) and none (alpha = 0) over the p of the expected tables."""
+    return {"model": f5_fields(quick), "alphas": [1.0, 0.0], "frustrations": list(F5_SG),
+            "expected": {"sg_dmin_3e4": plain_table(F5_SG),
+                         "nosg_dmin_10": plain_table(F5_NOSG_10)}}
 
 
 def run_f5(quick: bool) -> FigureResult:
     from figures.collapse import plot_stopgrad_trajectories
+    from simulations.flows.stopgrad import StopGradFlow
     from simulations.sweep import SweepSpec, run_sweep
 
-    model = f5_model(quick)
-    spec = SweepSpec("F5", model, axes=[("alpha", (1.0, 0.0)),
-                                        ("frustration", tuple(F5_SG))], chunk_size=8)
+    s = f5_settings(quick)
+    model = StopGradFlow(**s["model"])
+    sg_ref = {p: ref for p, ref in s["expected"]["sg_dmin_3e4"]}
+    nosg_ref = {p: ref for p, ref in s["expected"]["nosg_dmin_10"]}
+    spec = SweepSpec("F5", model, axes=[("alpha", tuple(s["alphas"])),
+                                        ("frustration", tuple(s["frustrations"]))],
+                     chunk_size=8)
     ds = run_sweep(spec, progress=False)
     exact_t = quick  # quick grid holds t = 10 and 100 exactly; full interpolates
     checks = [
         Check("solver failures", 0, int((ds["result"] != 0).sum()), rtol=0, atol=0),
         Check("d_min(0)", 0.2381, float(ds["d_min"].isel(t=0).max()), atol=5e-5, rtol=0),
     ]
-    for p, ref in F5_NOSG_10.items():
+    for p, ref in nosg_ref.items():
         checks.append(Check(f"no SG, p={p}: d_min(10)", ref,
                             value_at(ds, "d_min", 10.0, alpha=0.0, frustration=p),
                             rtol=0 if exact_t else 2e-2, atol=5e-5 if exact_t else 0))
@@ -73,7 +91,7 @@ def run_f5(quick: bool) -> FigureResult:
     else:
         checks.append(Check("no SG, p=0: d_min(T)", 1.0081,
                             float(ds["d_min"].sel(alpha=0.0, frustration=0.0).isel(t=-1))))
-        for p, ref in F5_SG.items():
+        for p, ref in sg_ref.items():
             checks.append(Check(f"SG, p={p}: d_min(3e4)", ref,
                                 float(sg["d_min"].sel(frustration=p).isel(t=-1))))
         checks += _fixed_point_checks(model, sg)
@@ -110,12 +128,26 @@ def _fixed_point_checks(model, sg):
 F5 = FigureConfig("F5", PAPER, "Model B: stop-gradient vs no stop-gradient", STATUS,
                   "d_min(t), head-space accuracy and Q drift: SG separated, no SG collapses",
                   # full: the stiff head mode takes ~2e5 explicit steps to t = 3e4
-                  quick_s=35.0, full_s=45 * 60.0, run=run_f5)
+                  quick_s=35.0, full_s=45 * 60.0, run=run_f5, settings=f5_settings)
 
 
 # ------------------------------------------------------------------- Model B: F6 (K = 2)
 
 F6_RATES = {0.99: 9.52e-4, 0.9: 9.52e-3, 0.5: 4.76e-2, 0.0: 9.52e-2}  # spec §5 F6(b), m = 0.1
+
+
+def f6_settings(quick: bool) -> dict:
+    """F6 (spec §5, n = 1, start (v, u, w) = (0.1, 1, 1)): (a) the fixed line over m, (b) u(t)
+    at m = 0.1 for five SG strengths (the rates of the expected table; alpha = 1 first),
+    (c) the (rho, Q0) phase plane at T = 400."""
+    n = 9 if quick else 21
+    grid = 7 if quick else 15
+    return {"start": [0.1, 1.0, 1.0], "fixed_line_m": {"linspace": [0.0, 2.0, n]},
+            "decay": {"m": 0.1, "alphas": [1.0, 0.99, 0.9, 0.5, 0.0],
+                      "t": {"linspace": [0.0, 1500.0 if quick else 3000.0, 301]}},
+            "phase_plane": {"rho": {"linspace": [0.05, 0.95, grid]},
+                            "Q0": {"linspace": [-0.45, 0.45, grid]}, "T": 400.0},
+            "expected": {"decay_rates": plain_table(F6_RATES)}}
 
 
 def run_f6(quick: bool) -> FigureResult:
@@ -125,27 +157,29 @@ def run_f6(quick: bool) -> FigureResult:
                                                              two_class_fixed_line,
                                                              two_class_phase_plane)
 
-    start = (0.1, 1.0, 1.0)
-    fixed = two_class_fixed_line(np.linspace(0, 2, 9 if quick else 21), start=start)
+    s = f6_settings(quick)
+    start = tuple(s["start"])
+    fixed = two_class_fixed_line(spaced(s["fixed_line_m"]), start=start)
     closed = np.stack([fixed["u_closed"], fixed["w_closed"]], axis=1)
     ode = np.stack([fixed["u_ode"], fixed["w_ode"]], axis=1)
     Q0 = fixed.attrs["Q0"]
-    alphas = (1.0, 0.99, 0.9, 0.5, 0.0)
-    t = np.linspace(0, 3000 if not quick else 1500, 301)
-    decay = two_class_decay(alphas, t, m=0.1, start=start)
+    alphas, m = tuple(s["decay"]["alphas"]), s["decay"]["m"]
+    t = spaced(s["decay"]["t"])
+    decay = two_class_decay(alphas, t, m=m, start=start)
     u = decay["u"].values
-    rhos = np.linspace(0.05, 0.95, 7 if quick else 15)
-    Q0s = np.linspace(-0.45, 0.45, 7 if quick else 15)
-    phase = two_class_phase_plane(rhos, Q0s, T=400.0)
+    plane = s["phase_plane"]
+    rhos, Q0s = spaced(plane["rho"]), spaced(plane["Q0"])
+    phase = two_class_phase_plane(rhos, Q0s, T=plane["T"])
     uT = phase["u_T"].values
     checks = [Check("max |ODE end - closed form| (u*, w*) over m", 1e-6,
                     float(np.abs(ode - closed).max()), kind="max")]
-    for a, ref in F6_RATES.items():
+    for a, ref in s["expected"]["decay_rates"]:
         late = t >= t[-1] / 2
         rate = -np.polyfit(t[late], np.log(u[alphas.index(a)][late]), 1)[0]
-        checks.append(Check(f"m=0.1, alpha={a}: decay rate of u", ref, float(rate), rtol=2e-3))
-    checks.append(Check("alpha=1: u(T)/u*(m=0.1) (flat)", 1.0,
-                        float(u[0, -1] / model_b.two_class_fixed_point(1, 0.1, Q0)[0]),
+        checks.append(Check(f"m={m}, alpha={a}: decay rate of u", ref, float(rate), rtol=2e-3))
+    checks.append(Check(f"alpha=1: u(T)/u*(m={m}) (flat)", 1.0,
+                        float(u[alphas.index(1.0), -1]
+                              / model_b.two_class_fixed_point(1, m, Q0)[0]),
                         rtol=0, atol=1e-8))
     predicted = (rhos[:, None] < 1 + 2 * Q0s[None, :])
     margin = np.abs(rhos[:, None] - (1 + 2 * Q0s[None, :])) > 0.1  # away from the boundary
@@ -159,7 +193,8 @@ def run_f6(quick: bool) -> FigureResult:
 
 F6 = FigureConfig("F6", PAPER, "K = 2 reduction of Model B", STATUS,
                   "SG fixed line, partial-SG collapse rates, threshold rho < 1 + 2 Q0",
-                  quick_s=7.9, full_s=40.0, quick_measured=True, run=run_f6)
+                  quick_s=7.9, full_s=40.0, quick_measured=True, run=run_f6,
+                  settings=f6_settings)
 
 
 # ------------------------------------------------------------------- Model B phase diagrams
@@ -190,23 +225,31 @@ def _pd_axes(quick: bool) -> list:
     return [("alpha", alphas), ("frustration", ps)]
 
 
+def _pd_fields(quick: bool) -> dict:
+    """Model B phase diagram (spec §5 PD): F5 settings (the StopGradFlow defaults: K = 4,
+    n = 50, d = 8, ...), T = 3000 (quick: T = 100), exact reduced state, tsit5-lean."""
+    return dict(n_per_class=50, dim=8, t_max=100.0 if quick else 3000.0,
+                n_times=21 if quick else 41, rtol=1e-8, atol=1e-10, ode_solver=PD_SOLVER,
+                max_steps=200_000 if quick else 2_000_000)
+
+
 def _pd_model(quick: bool):
-    """Model B phase diagram (spec §5 PD): F5 settings, T = 3000 (quick: T = 100), exact
-    reduced state, tsit5-lean."""
     from simulations.flows.stopgrad import StopGradFlow
 
-    return StopGradFlow(t_max=100.0 if quick else 3000.0, n_times=21 if quick else 41,
-                        rtol=1e-8, atol=1e-10, ode_solver=PD_SOLVER,
-                        max_steps=200_000 if quick else 2_000_000)
+    return StopGradFlow(**_pd_fields(quick))
+
+
+def _pd_meanfield_fields(quick: bool) -> dict:
+    """The same settings for the large-N type closure (spec §3.6)."""
+    f = _pd_fields(quick)
+    return dict(n_per_class=f["n_per_class"], dim=f["dim"], t_max=f["t_max"],
+                n_times=f["n_times"], rtol=f["rtol"], atol=f["atol"], mode="large_N")
 
 
 def _pd_meanfield_model(quick: bool):
-    """The same settings for the large-N type closure (spec §3.6)."""
     from simulations.flows.meanfield import MeanFieldFlow
 
-    m = _pd_model(quick)
-    return MeanFieldFlow(n_per_class=m.n_per_class, dim=m.dim, t_max=m.t_max,
-                         n_times=m.n_times, rtol=m.rtol, atol=m.atol, mode="large_N")
+    return MeanFieldFlow(**_pd_meanfield_fields(quick))
 
 
 # quick_s: run_sweep of the default quick grid in one process, measured 2026-12-06 on the
@@ -220,6 +263,13 @@ MODELB_PHASE = SweepConfig("modelB_phase",
 MODELB_PHASE_MEANFIELD = SweepConfig(
     "modelB_phase_meanfield", "Model B large-N closure: d_min(t) over SG strength alpha x "
     "frustration", _pd_axes, _pd_meanfield_model, chunk_size=50, quick_s=76.4)
+
+
+def pd_modelB_settings(quick: bool) -> dict:
+    """PD_modelB: the sweeps modelB_phase and modelB_phase_meanfield (one grid, two models)."""
+    return {"full": sweep_settings(MODELB_PHASE, quick, _pd_fields(quick)),
+            "closure": sweep_settings(MODELB_PHASE_MEANFIELD, quick,
+                                      _pd_meanfield_fields(quick))}
 
 
 def run_pd_modelB(quick: bool) -> FigureResult:
@@ -259,72 +309,5 @@ PD_MODELB = FigureConfig("PD_modelB", PAPER, "Model B phase diagram (full and me
                          STATUS, "collapse ratio over frustration x alpha, full model beside "
                          "the closure",
                          # full: 40 x 40, estimated
-                         quick_s=60.0, full_s=3600.0, run=run_pd_modelB)
-
-
-def _threshold_model(quick: bool):
-    """Beyond the paper: full Model B (SG, balanced preset) to test the K = 2 threshold
-    rho < 1 + 2 Q0 (quick: n = 20, d = 4, T = 300; full: n = 50, d = 8, T = 1000)."""
-    from simulations.flows.stopgrad import StopGradFlow
-
-    return StopGradFlow(n_per_class=20 if quick else 50, dim=4 if quick else 8,
-                        t_max=300.0 if quick else 1000.0, n_times=21 if quick else 31,
-                        rtol=1e-8, atol=1e-10)
-
-
-def _threshold_axes(quick: bool) -> list:
-    """K = 2 and K = 4 over frustration x initial embedding scale (which sets Q0)."""
-    ps = (0.05, 0.15, 0.3) if quick else (0.05, 0.1, 0.15, 0.2, 0.3)
-    # Q0 = (lambda s^2 - 1)/2 with lambda ~ 5-35 at these initial states: s in [0.03, 0.4]
-    # puts most points in the threshold region -1/2 < Q0 < 0
-    scales = (0.09, 0.13, 0.19, 0.28, 0.4) if quick else tuple(
-        np.round(np.geomspace(0.03, 0.4, 8), 4))
-    return [("n_classes", (2, 4)), ("frustration", ps), ("init_scale", scales)]
-
-
-MODELB_THRESHOLD = SweepConfig(
-    "modelB_threshold", "Model B SG: d_min(t), rho and Q0 over classes x frustration x "
-    "initial scale", _threshold_axes, _threshold_model, chunk_size=16,
-    quick_s=3.2)  # measured as above, compiled functions in the persistent cache
-
-
-def run_pd_threshold(quick: bool) -> FigureResult:
-    """The K = 2 reduction predicts: separated iff rho < 1 + 2 Q0 (eta_W = 1).  Found (helper
-    run, n = 20, d = 4, T = 1000): at K = 2 every point beyond the line collapses, but the
-    full model also collapses in a band above it (the reduction is optimistic by ~0.1-0.3 in
-    Q0, more at larger rho); at K = 4 the line, with Q0 from the least favourable
-    class-difference direction, is far too pessimistic: SG keeps most points below it
-    separated.  The checks report these shares."""
-    from figures.collapse import plot_sg_threshold
-    from simulations.sweep import run_sweep
-
-    ds = run_sweep(MODELB_THRESHOLD.spec(quick), progress=not quick)
-    ratio = (ds["d_min"].isel(t=-1) / ds["d_min"].max("t"))
-    separated = ratio > 0.1
-    margin = 1 + 2 * ds["Q0"] - ds["rho"]  # > 0: the reduction predicts separation
-    beyond, inside = margin < -0.02, margin > 0.02
-    share = lambda K, where, what: float(what.sel(n_classes=K).where(  # noqa: E731
-        where.sel(n_classes=K)).mean())
-    checks = [
-        Check("solver failures", 0, int((ds["result"] != 0).sum()), rtol=0, atol=0),
-        Check("K = 2: share of points beyond the line (rho > 1 + 2Q0) that collapse", 0.9,
-              share(2, beyond, ~separated), kind="min",
-              source="spec §3.7 (RECONSTRUCTION): collapsed point stable beyond threshold"),
-        Check("K = 2: share of points inside the line that stay separated (measured)", 0.0,
-              share(2, inside, separated), kind="min",
-              source="beyond the spec: full-model measurement"),
-        Check("K = 4: share of points beyond the K = 2 line that stay separated (measured)",
-              0.0, share(4, beyond, separated), kind="min",
-              source="beyond the spec: full-model measurement"),
-    ]
-    T = float(ds["t"][-1])
-    fig = plot_sg_threshold(ds, title=f"SG threshold in the full Model B (T = {T:g}; line: "
-                                      "K = 2 reduction)")
-    return FigureResult(fig, checks, ds)
-
-
-PD_THRESHOLD = FigureConfig("PD_threshold", PAPER,
-                            "SG threshold in the full Model B (beyond the paper)", STATUS,
-                            "K = 2 and K = 4 over frustration x initial scale, with "
-                            "rho < 1 + 2 Q0", quick_s=20.0, full_s=25 * 60.0,
-                            run=run_pd_threshold)
+                         quick_s=60.0, full_s=3600.0, run=run_pd_modelB,
+                         settings=pd_modelB_settings)
