@@ -14,6 +14,7 @@ import analysis as an
 finite = st.floats(-10, 10, allow_nan=False)
 
 
+@pytest.mark.slow
 @given(arrays(np.float64, st.tuples(st.integers(2, 6), st.integers(1, 4)), elements=finite))
 def test_distances_spread_and_gram_match_definitions(Y):
     K = Y.shape[0]

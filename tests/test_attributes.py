@@ -1,8 +1,9 @@
 """Every coordinate of a sweep dataset and every variable of a training run's metrics.nc says
 what it is."""
 
-from simulations.flows import FrustrationFlow
+import pytest
 
+from simulations.flows import FrustrationFlow
 from simulations.sweep import SweepSpec, run_sweep
 from simulations.encoders.config import TrainConfig
 from simulations.encoders.data import load_dataset
@@ -21,6 +22,7 @@ def test_sweep_coordinates_carry_descriptions_and_units():
         assert ds[name].attrs.get("units") and ds[name].attrs.get("description"), name
 
 
+@pytest.mark.slow
 def test_metrics_variables_carry_descriptions(tmp_path):
     config = TrainConfig(objective="sigreg", data="gaussian_mixture", encoder="mlp", steps=2,
                          steps_per_dispatch=1, batch_size=16, out_dim=8)

@@ -20,6 +20,7 @@ def test_full_width_parameter_count_is_resnet18_layers_1_to_3():
     assert tt.jax_param_count(64) == 2_783_360
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["sigreg", "conv"])
 def test_jax_side_compiles_and_times_a_step(method):
     side = tt.JaxSide(width=4, dtype="float32")
@@ -31,6 +32,7 @@ def test_jax_side_compiles_and_times_a_step(method):
         side.setup("nope", 2)
 
 
+@pytest.mark.slow
 def test_jax_side_supervised_step_trains():
     # the timed step is a real optimiser step: the supervised loss on a fixed batch falls
     side = tt.JaxSide(width=4, dtype="float32")
@@ -40,6 +42,7 @@ def test_jax_side_supervised_step_trains():
     assert side.last_loss < first
 
 
+@pytest.mark.slow
 def test_main_quick_ours_only_prints_the_ratio_line(capsys):
     table = tt.main(["--quick", "--sides", "jax", "--in-process", "--methods", "supervised"])
     lines = capsys.readouterr().out.strip().splitlines()

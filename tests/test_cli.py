@@ -50,6 +50,7 @@ def test_cli_errors_are_clear_and_write_nothing(tmp_path, capsys):
     assert main(["repro", "F99", "--out", str(tmp_path)]) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("figure", ["F4", "HG_price", "HG_integrators", "HG_risk", "HG_pendulum"])
 def test_repro_writes_figures_and_report(tmp_path, figure):
     assert main(["repro", figure, "--quick", "--out", str(tmp_path)]) == 0

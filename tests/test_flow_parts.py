@@ -163,9 +163,9 @@ def test_graph_inputs_pad_with_inert_entries():
     assert g["frustrated"].tolist() == [True, False, False, True, False, False] + [False] * 3
     assert g["sample_mask"].sum() == 6 and g["label_mask"].tolist() == [True, True, False]
     inp = model.prepare(layout)
-    np.testing.assert_array_equal(inp["W0"], np.eye(4))  # identity head on the padded block
-    np.testing.assert_array_equal(inp["X0"][:6, :2], model.initial_state()["X"])
-    assert np.all(inp["X0"][6:] == 0) and np.all(inp["X0"][:, 2:] == 0)
+    np.testing.assert_array_equal(inp["state"].W0, np.eye(4))  # identity head on the padded block
+    np.testing.assert_array_equal(inp["state"].X0[:6, :2], model.initial_state()["X"])
+    assert np.all(inp["state"].X0[6:] == 0) and np.all(inp["state"].X0[:, 2:] == 0)
     out = pad_to(np.ones((2, 2)), np.full((3, 3), 7.0))
     np.testing.assert_array_equal(out, [[1, 1, 7], [1, 1, 7], [7, 7, 7]])
 
@@ -220,6 +220,7 @@ def assert_collapse_ratio_is_the_analysis_definition(ds):
     assert "analysis.collapse.collapse_ratio" in ds["collapse_ratio"].attrs["description"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", GRAPH_MODELS)
 def test_graph_models_output_the_collapse_ratio_and_the_effective_frustration(cls):
     from simulations.sweep import SweepSpec, run_sweep

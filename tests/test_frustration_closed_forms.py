@@ -74,6 +74,7 @@ def test_a3_reference_sampler_and_slow_modes():
     (8, 100, 0.1, 0.10695, 0.10745),
     (3, 100, 0.2, 0.26040, 0.26089),
 ])
+@pytest.mark.slow
 def test_a4_cubic_root_matches_disorder_average(K, n, p, mean, root):
     measured = np.mean([F.slow_eigenvalues(coupling.coupling_matrix(K, n, p, seed=s)).mean()
                         for s in range(10)])
@@ -92,6 +93,7 @@ def test_cubic_factorises_for_two_classes():
                                                                  rel=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("p,q", [(0.2, 0.3), (0.2, 0.5), (0.1, 0.1)])
 def test_a5_soft_split_first_order_estimate(p, q):
     measured = np.mean([F.slow_eigenvalues(coupling.coupling_matrix(4, 200, p, seed=s, kind="soft",

@@ -102,6 +102,7 @@ def test_label_permutation_symmetry(system, rnd, t):
     np.testing.assert_allclose(Zp[N:], Z[N:][perm], atol=1e-11)
 
 
+@pytest.mark.slow
 def test_closed_form_matches_diffrax_and_scipy_to_1e_8():
     A = coupling.coupling_matrix(4, 20, 0.1, seed=0)
     Z0 = coupling.initial_state(4, 20, 6, seed=1)

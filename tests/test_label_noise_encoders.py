@@ -33,6 +33,7 @@ def test_class_mean_inputs_replace_every_input_by_its_class_mean():
         ln.load_data(TINY, inputs="pixels")
 
 
+@pytest.mark.slow
 def test_probe_is_the_class_mean_displacement_of_one_gradient_step():
     # one GD step on L = sum_c <G_c, x_bar_c> (so dL/dx_bar = G) with G = e_c' e_a moves
     # x_bar_{c a} by -E^(a)_{c c'} to first order in the step

@@ -22,6 +22,7 @@ SMALL = StopGradFlow(n_classes=3, n_per_class=4, dim=3, frustration=0.25, t_min=
                      t_max=5.0, n_times=9, rtol=1e-11, atol=1e-13)
 
 
+@pytest.mark.slow
 def test_engine_equals_scipy_reference():
     spec = SweepSpec("b", SMALL, axes=[("alpha", (1.0, 0.3))], chunk_size=2)
     ds = run_sweep(spec, progress=False)
@@ -39,6 +40,7 @@ def test_engine_equals_scipy_reference():
     assert ds.attrs["reconstruction"] == 1
 
 
+@pytest.mark.slow
 def test_padded_grid_over_classes_equals_single_runs():
     spec = SweepSpec("pad", SMALL, axes=[("n_classes", (2, 3))], chunk_size=2)
     ds = run_sweep(spec, progress=False)
@@ -51,6 +53,7 @@ def test_padded_grid_over_classes_equals_single_runs():
                                    single["acc_cons"].isel(seed_A=0), rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_exact_closure_sweep_equals_full_model():
     kw = dict(n_classes=3, n_per_class=4, dim=3, frustration=0.25, t_min=1e-2, t_max=5.0,
               n_times=9, rtol=1e-11, atol=1e-13)
@@ -64,6 +67,7 @@ def test_exact_closure_sweep_equals_full_model():
     assert float(np.abs(large["d_min"] - full["d_min"]).max()) > 1e-4  # a different closure
 
 
+@pytest.mark.slow
 def test_teacher_student_sweep_conserves_qc_with_sg_only():
     model = TeacherStudentFlow(D=8, K=3, P=24, dim=4, t_max=20.0, n_times=6)
     ds = run_sweep(SweepSpec("c", model, axes=[("student", ("plain", "head")),
@@ -115,6 +119,7 @@ HEADS = ("cross_shared", "sample_side_only", "shared_both_sg_label_branch")
     pytest.param("sample_side_only", marks=pytest.mark.slow),
     pytest.param("shared_both_sg_label_branch", marks=pytest.mark.slow),
 ])
+@pytest.mark.slow
 def test_reduced_state_gives_the_full_models_dataset(head):
     """reduction="auto" (row means + propagators) and "none" (full state) give the same
     dataset to <= 1e-7, on a grid with alpha < 1, frustration 0 and > 0, and padded sizes."""

@@ -75,6 +75,7 @@ def _close(a, b, what):
     ("digits_cnn", (1, 8, 8), "group", _ref_digits),
     ("digits_cnn", (1, 8, 8), "batch", _ref_digits),
 ])
+@pytest.mark.slow
 def test_channels_last_encoders_match_channels_first_reference(name, shape, norm, ref):
     model, state = build_encoder(name, input_shape=shape, key=KEY, norm=norm, width=8, d_f=8,
                                  dtype=jnp.float64)
@@ -95,6 +96,7 @@ def test_channels_last_encoders_match_channels_first_reference(name, shape, norm
         assert not np.allclose(np.asarray(out_i["z"]), np.asarray(out["z"]), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_channels_last_gradients_match_reference():
     model, state = build_encoder("resnet18_tokens", input_shape=(3, 8, 8), key=KEY, width=8,
                                  d_f=8, dtype=jnp.float64)
@@ -117,6 +119,7 @@ def test_channels_last_gradients_match_reference():
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-10 * scale, rtol=1e-8)
 
 
+@pytest.mark.slow
 def test_bfloat16_activations_stay_bfloat16_in_the_resnet():
     from simulations.encoders.precision import cast_floating
 

@@ -148,6 +148,7 @@ DEGENERATE = {"identical": np.tile([[0.3, -1.0, 2.0]], (4, 1)), "zeros": np.zero
               "W": W}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(DEGENERATE))
 def test_finite_gradients_on_degenerate_batches(name):
     z = jnp.asarray(DEGENERATE[name])

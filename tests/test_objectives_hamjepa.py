@@ -389,6 +389,7 @@ def _all_finite(tree):
                                                                                  eqx.is_array)))
 
 
+@pytest.mark.slow
 def test_finite_gradients_on_degenerate_batches():
     m = hj.init_hamjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
     mm = hj.init_mlp_hjepa(KEY, dim=16, hidden=8, dtype=jnp.float64)
@@ -461,6 +462,7 @@ def test_preset_by_name():
         hj.hamjepa_preset("tiny")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bidirectional", [True, False])
 def test_energy_term_averages_both_directions(bidirectional):
     """With energy_weight w the loss gains w * 1/2 (e_ab + e_ba) (bidirectional, as the

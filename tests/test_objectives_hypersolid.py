@@ -149,6 +149,7 @@ def test_heptagon_capacity_value():
     assert float(hs.hypersolid(hexagon[None] * 1.0001, norm="ring")[1]["rep"]) == 0.0
 
 
+@pytest.mark.slow
 def test_gram_distance_matches_diff():
     z = np.random.default_rng(1).normal(size=(3, 6, 4)) * 0.4
     for pool in ("max_pair", "max_sim"):       # max_centroid does not use pair distances

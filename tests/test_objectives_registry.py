@@ -96,6 +96,7 @@ def test_registry_calling_conventions():
 
 # ------------------------------------------------------------------ degenerate batches
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [0, 1, 2])
 @pytest.mark.parametrize("name", list(registry.OBJECTIVES))
 def test_objectives_refuse_batches_they_cannot_score(name, n):

@@ -70,8 +70,16 @@ def test_readme_has_the_examples_it_promises():
     assert len(BENCH_LINES) >= 3 and len(SCRIPT_LINES) >= 2
 
 
-@pytest.mark.parametrize("index", range(len(python_blocks())),
-                         ids=lambda i: f"python-block-{i}")
+def _heavy_block(source: str) -> bool:
+    """A block that compiles JAX programs (sweeps, training, Jacobians of long rollouts) runs
+    with the slow tests; numpy-only blocks run in the default suite."""
+    return any(word in source for word in ("jax", "simulations"))
+
+
+@pytest.mark.parametrize("index", [
+    pytest.param(i, id=f"python-block-{i}",
+                 marks=[pytest.mark.slow] if _heavy_block(block) else [])
+    for i, block in enumerate(python_blocks())])
 def test_python_block_runs_as_written(index, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a block that writes files (demo.zarr) writes here
     source = python_blocks()[index]
@@ -127,7 +135,15 @@ def _run_cli(line, tmp_path, monkeypatch, capsys):
     return captured.out
 
 
-@pytest.mark.parametrize("line", [line for line in CLI_LINES if _cli_argv(line)[0] != "train"])
+def _runs_a_computation(line: str) -> bool:
+    """`repro` and `sweep` lines compute (slow tests); `list` and `sweep --show` only print."""
+    args = _cli_argv(line)
+    return args[0] in ("repro", "sweep") and "--show" not in args
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param(line, marks=[pytest.mark.slow] if _runs_a_computation(line) else [])
+    for line in CLI_LINES if _cli_argv(line)[0] != "train"])
 def test_command_line_runs(line, tmp_path, monkeypatch, capsys):
     out = _run_cli(line, tmp_path, monkeypatch, capsys)
     args = _cli_argv(line)

@@ -225,6 +225,7 @@ for i in range(40):
 """
 
 
+@pytest.mark.slow
 def test_two_processes_writing_one_report_keep_every_section(tmp_path):
     """Two processes each merging 40 sections into one folder at the same time: the lock
     around read-merge-write keeps all 80 (without it, one writer's merge overwrote the

@@ -37,6 +37,7 @@ def _solve(solver, restart, args, max_steps=2_000):
                       atol=1e-10, max_steps=max_steps, restart_at_outputs=restart)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver,restart", PATHS)
 def test_success_max_steps_and_nan_parameters_on_every_jax_path(solver, restart):
     ok = _solve(solver, restart, OK)

@@ -16,6 +16,7 @@ LEAN = ["dopri8-lean", "dopri5-lean", "tsit5-lean"]
 TS = np.concatenate([[0.0], np.geomspace(1e-2, 20.0, 15)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver,tol", [("dopri8-lean", 1e-8), ("dopri5-lean", 1e-7),
                                         ("tsit5-lean", 1e-7)])
 def test_model_a_flow_matches_the_closed_form(solver, tol):
@@ -43,6 +44,7 @@ def test_error_shrinks_with_the_tolerance_at_the_tableau_order():
     assert 1.0 < steps[1] / steps[0] < 5.0 * (1e4) ** (1 / 8)
 
 
+@pytest.mark.slow
 def test_pytree_nonlinear_state_matches_scipy_and_diffrax():
     """Lotka-Volterra on {"prey": (), "pred": ()} plus a decoupled Riccati leaf of shape (2,)."""
 
@@ -92,6 +94,7 @@ def test_failures_are_status_codes_with_nan_not_exceptions():
     assert np.isnan(np.asarray(blow[0])[2]).all()
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(st.floats(0.05, 3.0), st.floats(-2.0, 2.0), st.floats(0.1, 4.0))
 def test_linear_rotation_with_decay_is_exact_to_tolerance(decay, omega, t_end):
@@ -103,6 +106,7 @@ def test_linear_rotation_with_decay_is_exact_to_tolerance(decay, omega, t_end):
     np.testing.assert_allclose(np.asarray(sol.zs), exact, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_large_state_matches_the_exact_solution_and_diffrax():
     """A state of 400 entries (Model B's size): the sparse stage combination is exact to the
     tolerance and takes about as many steps as diffrax's Dopri8 with the same tableau."""
@@ -157,6 +161,7 @@ def test_tableaus_are_read_with_their_fsal_structure():
         assert abs(tab.b.sum() - 1.0) < 1e-14 and abs(tab.e.sum()) < 1e-13
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tableau", TABLEAUS)
 @pytest.mark.parametrize("problem", ["lotka_volterra", "pulse"])
 def test_fsal_and_recomputed_first_stage_give_the_same_solution(tableau, problem):
@@ -185,6 +190,7 @@ def test_fsal_and_recomputed_first_stage_give_the_same_solution(tableau, problem
     assert saved == (0 if tableau == "dop853" else out[True][1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tableau,per_step", [("dop853", 13), ("dopri5", 6), ("tsit5", 6)])
 def test_evaluations_per_step_are_s_minus_one_with_fsal(tableau, per_step):
     """num_evals counts the evaluations in the traced program: two for the first-step
@@ -198,6 +204,7 @@ def test_evaluations_per_step_are_s_minus_one_with_fsal(tableau, per_step):
     assert int(evals2) == 2 + _tableau(tableau).n_used * int(n2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tableau,p", [("dop853", 8), ("dopri5", 5), ("tsit5", 5)])
 def test_step_count_scales_with_the_tableau_order(tableau, p):
     """With err ~ C h^p per step held at tol, steps ~ tol^(-1/p): the fitted slope of
@@ -237,6 +244,7 @@ def test_tsit5_and_dopri5_match_scipy_on_a_pytree(solver):
                                z0["r"] / (1 + np.outer(ts, z0["r"])), atol=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tableau", TABLEAUS)
 def test_vmap_with_different_step_counts_equals_one_solve_at_a_time(tableau):
     """Under vmap the points take different numbers of steps (the loop runs until the slowest

@@ -75,6 +75,7 @@ def test_padded_points_equal_unpadded_closed_form():
                 assert float(got["lambda_slowest"]) == pytest.approx(slow[0], abs=1e-10)
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_chunking():
     spec = SweepSpec("w", dataclasses.replace(SMALL, solver="ode"),
                      axes=[("frustration", (0.0, 0.2, 0.4)), ("seed_A", (0, 1, 2))], chunk_size=2)
@@ -127,6 +128,7 @@ def _done_count(store):
         return 0
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_identical_dataset(tmp_path):
     spec = resume_spec()
     reference = run_sweep(spec, progress=False)

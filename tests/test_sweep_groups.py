@@ -38,6 +38,7 @@ def _sweepable_models():
     return models
 
 
+@pytest.mark.slow
 def test_rtol_is_an_input_and_changes_the_solve():
     spec = SweepSpec("rtol", SMALL, axes=[("rtol", (1e-3, 1e-12))], chunk_size=2)
     ds = run_sweep(spec, progress=False)
@@ -51,6 +52,7 @@ def test_rtol_is_an_input_and_changes_the_solve():
     assert err[1] < 1e-7 and err[1] < err[0]
 
 
+@pytest.mark.slow
 def test_solver_axis_equals_two_separate_sweeps():
     axes = [("frustration", (0.0, 0.2, 0.4)), ("seed_A", (0, 1))]
     both = run_sweep(SweepSpec("both", SMALL, axes=[("solver", ("ode", "closed_form"))] + axes,
@@ -85,6 +87,7 @@ def test_time_grid_axes_give_per_point_times():
             assert np.all(np.isnan(got["d_min"].values[n:]))
 
 
+@pytest.mark.slow
 def test_every_field_of_every_sweepable_model_is_an_input_or_static():
     """A field is sweepable only if prepare() reads it (then it reaches evaluate as an array)
     or it is declared static (then the engine groups by it).  Reading the fields that
@@ -249,6 +252,7 @@ def test_a_second_live_writer_is_refused_and_a_dead_ones_lock_is_taken_over(tmp_
     assert np.all(ds["result"] == 0)
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_store_end_with_the_reference_dataset(tmp_path):
     store = str(tmp_path / "race.zarr")
     script = textwrap.dedent(f"""
@@ -277,6 +281,7 @@ def test_two_processes_on_one_store_end_with_the_reference_dataset(tmp_path):
     xr.testing.assert_identical(open_sweep(resume_spec(), store), reference)
 
 
+@pytest.mark.slow
 def test_compiled_chunks_persist_across_processes(tmp_path):
     script = textwrap.dedent("""
         import jax, jax.monitoring
@@ -307,6 +312,7 @@ def test_compiled_chunks_persist_across_processes(tmp_path):
     assert off.returncode == 0, off.stderr
 
 
+@pytest.mark.slow
 def test_cli_sweep_over_a_tolerance_and_the_solver(tmp_path):
     from paper_repro.cli import main
 

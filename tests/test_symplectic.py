@@ -25,6 +25,7 @@ def mlp_potential(seed, d=4, hidden=16, b=0.1, s=0.02):
     return V
 
 
+@pytest.mark.slow
 @settings(max_examples=12)  # each example compiles a new potential's Jacobian
 @given(st.integers(0, 10**6), st.sampled_from([(0.05, 2), (0.1, 2), (0.5, 10)]))
 def test_i1_leapfrog_on_mlp_potentials_is_symplectic_reversible_volume_preserving(seed, setting):

@@ -65,6 +65,7 @@ def _check_float32_under_x64(result):
     assert ds.attrs["objective"] == "hamjepa" and ds.attrs["encoder"] == "mlp"
 
 
+@pytest.mark.slow
 def test_bfloat16_compute_keeps_float32_master_weights_and_loss():
     # also the no-loop path of one step per dispatch (the CPU default)
     result = train(TrainConfig(objective="sigreg", dtype="bfloat16",

@@ -195,8 +195,12 @@ F4_CUBIC = {  # (K, n, p): (mean slow eigenvalue over seeds 0-9, cubic root), sp
 
 def f4_settings(quick: bool) -> dict:
     """F4: (a) K = 4 slow rates over p x n for seeds 0-9 (p always holds the expected table's
-    0.1, 0.2, 0.3); (b) the K = 2 rates over m at n_c = 50."""
-    ps = (0.02, 0.04, 0.1, 0.2, 0.3) if quick else tuple(np.round(np.geomspace(0.02, 0.3, 10), 4))
+    0.1, 0.2, 0.3); (b) the K = 2 rates over m at n_c = 50.
+
+    Every p is a multiple of 1/50, so the coupling's round(p n) frustrated samples per class
+    give exactly p at n = 50 and 200 (no two p sharing one effective value, which would draw
+    steps into the curves), roughly log-spaced so the axis reads with round ticks."""
+    ps = (0.02, 0.04, 0.1, 0.2, 0.3) if quick else (0.02, 0.04, 0.06, 0.1, 0.14, 0.2, 0.3)
     ps = sorted(set(ps) | {p for _, _, p in F4_CUBIC})
     return {"n_classes": 4, "seeds": list(range(10)), "frustrations": [scalar(p) for p in ps],
             "n_per_class": [50] if quick else [50, 200],
