@@ -35,6 +35,10 @@ from .base import Check, FigureConfig, FigureResult
 
 PAPER = "Beyond Isotropy in JEPAs (arXiv:2605.20107)"
 
+# full_s of HG_price, HG_integrators, HG_risk, HG_pendulum: measured 2026-12-07 with
+# `collapse-lab repro NAME` (full mode) on the shared 2-core development machine at load ~6-8
+# (the figure's own time, imports not counted)
+
 
 # T7: rho(H_eps; Sigma0) along the worst-case family, spec T7 (RECONSTRUCTION)
 T7_EXPECTED = {1: 1.6666666667, 0.1: 3.6666666667, 0.01: 4.8095238095, 0.001: 4.9800995025}
@@ -105,7 +109,7 @@ HG_PRICE = FigureConfig("HG_price", PAPER, "Price of isotropy and misalignment",
                         "RECONSTRUCTION", "rho(H) vs condition number under the d k/(k+d-1) "
                         "envelope (Thm 3.4 CONFIRMED, envelope DERIVED); rho(H_eps) -> d "
                         "(RECONSTRUCTION)",
-                        quick_s=1.7, full_s=3.0, quick_measured=True, run=run_price,
+                        quick_s=1.7, full_s=4.6, quick_measured=True, run=run_price,
                         settings=price_settings)
 
 
@@ -179,7 +183,7 @@ HG_INTEGRATORS = FigureConfig(
     "HG_integrators", PAPER, "Symplectic vs explicit integration", "RECONSTRUCTION",
     "sliced-W1 profiles of the Figs. 7-9 toy (toy RECONSTRUCTION, integrator settings and "
     "expected values the paper's); H vs shadow-H error slopes 2 and 4",
-    quick_s=7.0, full_s=10.0, quick_measured=True, run=run_integrators,
+    quick_s=7.0, full_s=8.8, quick_measured=True, run=run_integrators,
     settings=integrators_settings)
 
 
@@ -277,7 +281,7 @@ HG_RISK = FigureConfig("HG_risk", PAPER, "Predictive risk at fixed marginals",
                        "RECONSTRUCTION", "best-predictor risk over couplings of N(0, Sigma) "
                        "views spans [0, tr Sigma]; the quadratic lift's flow keeps pi_H but "
                        "moves the risk",
-                       quick_s=5.8, full_s=5.0, quick_measured=True, run=run_risk,
+                       quick_s=5.8, full_s=9.4, quick_measured=True, run=run_risk,
                        settings=risk_settings)
 
 
@@ -347,7 +351,7 @@ HG_PENDULUM = FigureConfig(
     "HG_pendulum", PAPER, "Author's pendulum showcase", "CONFIRMED",
     "the author's physics showcase (settings and metrics from the author's code): Euler vs "
     "leapfrog drift heatmaps, energy bands, momentum flip, Liouville area; the numeric bounds "
-    "on drift are ours", quick_s=19.6, full_s=20.0, quick_measured=True, run=run_pendulum,
+    "on drift are ours", quick_s=19.6, full_s=11.0, quick_measured=True, run=run_pendulum,
     settings=pendulum_settings)
 
 

@@ -10,6 +10,7 @@ from simulations.encoders.data import load_dataset
 from simulations.encoders.train import train
 
 
+@pytest.mark.slow
 def test_sweep_coordinates_carry_descriptions_and_units():
     model = FrustrationFlow(n_per_class=3, dim=2, n_times=4, t_max=5.0, solver="closed_form")
     ds = run_sweep(SweepSpec("attrs", model, axes=[("frustration", (0.0, 0.2)),

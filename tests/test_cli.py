@@ -28,6 +28,7 @@ def test_list_names_every_figure_and_sweep(capsys):
         assert name in out
 
 
+@pytest.mark.slow
 def test_sweep_command_writes_a_resumable_store(tmp_path, capsys):
     store = str(tmp_path / "pd.zarr")
     args = ["sweep", "modelA_phase_K", "--quick", "--out", store, "--set", "frustration=0,0.3",
@@ -177,6 +178,7 @@ def test_bad_cifar_files_are_a_one_line_error(tmp_path, capsys, content):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_damaged_store_is_a_one_line_error_naming_the_file(tmp_path, capsys):
     store = tmp_path / "pd.zarr"
     args = ["sweep", "modelA_phase_K", "--quick", "--out", str(store), "--set",

@@ -145,6 +145,7 @@ def test_augment_views_shape_dtype_determinism(name, shape, dtype):
     assert np.all(np.isfinite(np.asarray(v1, np.float32)))
 
 
+@pytest.mark.slow
 def test_cifar_views_stay_in_unit_range_and_standardise():
     x = jax.random.uniform(KEY, (8, 3, 32, 32), dtype=jnp.float32)
     raw = jax.jit(aug.make_augment("cifar", 2))(jax.random.key(1, impl="rbg"), x)
@@ -154,6 +155,7 @@ def test_cifar_views_stay_in_unit_range_and_standardise():
     np.testing.assert_allclose(std, (raw - 0.5) / 0.25, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_digits_view_without_randomness_effects_is_near_identity():
     # u = (0.5, 0.5 -> shift 0; 0.5 -> angle 0; 0.5 -> scale 1; 0.5 -> contrast 1, brightness 0;
     # no erasing): the view equals the image

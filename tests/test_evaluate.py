@@ -17,6 +17,7 @@ def _blobs(seed=0, n=400, d=8, sep=4.0):
     return centres[y] + rng.standard_normal((n, d)), y
 
 
+@pytest.mark.slow
 def test_converged_probe_stops_by_its_criterion_and_reports_it():
     x, y = _blobs()
     out = probes.linear_probe_converged(x[:300], y[:300], x[300:], y[300:], tol=1e-3, window=20)
@@ -30,6 +31,7 @@ def test_converged_probe_stops_by_its_criterion_and_reports_it():
     assert capped["loss_change"] >= 1e-9 and capped["final_loss"] > out["final_loss"]
 
 
+@pytest.mark.slow
 def test_probe_recipes_and_overrides():
     x, y = _blobs(1)
     kw = dict(n_classes=3, ks=(1, 5))

@@ -102,6 +102,7 @@ def test_a5_soft_split_first_order_estimate(p, q):
     assert abs(measured / estimate - 1) < 1e-3
 
 
+@pytest.mark.slow
 def test_a5_balanced_preset():
     rates = coupling.preset("balanced", 200)
     A = coupling.coupling_matrix(4, 200, 0.1, seed=0)

@@ -121,6 +121,7 @@ def test_closed_form_matches_diffrax_and_scipy_to_1e_8():
     assert np.max(np.abs(lsoda.zs - cf)) / scale <= 1e-8
 
 
+@pytest.mark.slow
 def test_diffrax_reports_failure_instead_of_raising():
     A = coupling.coupling_matrix(3, 4, 0.2)
     Z0 = coupling.initial_state(3, 4, 2)

@@ -58,6 +58,7 @@ def _objectives(dtype):
 NAMES = list(_objectives(jnp.float32))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_float32_in_float32_out(name):
     loss, logs = _objectives(jnp.float32)[name]()
@@ -73,6 +74,7 @@ def test_bfloat16_inputs_are_computed_in_float32(name):
     assert loss.dtype == jnp.float32 and np.isfinite(float(loss))
 
 
+@pytest.mark.slow
 def test_float32_agrees_with_float64():
     z = np.random.default_rng(1).normal(size=(2, 5, 3)) * 0.5
     for f in (lambda v: hs.hypersolid(v)[0], lambda v: rd.vicreg(v[0], v[1])[0],
@@ -82,6 +84,7 @@ def test_float32_agrees_with_float64():
         assert b == pytest.approx(a, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_import_does_not_enable_x64():
     code = ("import jax, minimal_models.objectives.hamjepa, minimal_models.objectives.normality, "
             "minimal_models.objectives.hypersolid; assert not jax.config.jax_enable_x64; "

@@ -217,6 +217,7 @@ def test_split_qp_token_protocol():
         hj.split_qp(np.ones((2, 3, 3)))
 
 
+@pytest.mark.slow
 def test_potential_uses_exact_gelu_and_base_term():
     m = hj.init_hamjepa(KEY, dim=4, hidden=8, dtype=jnp.float64)
     q = np.random.default_rng(0).normal(size=(3, 4))
@@ -230,6 +231,7 @@ def test_potential_uses_exact_gelu_and_base_term():
     assert len(m.mlp.layers) == 3 and m.mlp.layers[0].weight.shape == (8, 4)
 
 
+@pytest.mark.slow
 def test_I3_quadratic_predictor_matrix():
     """s = 0 (b = 0.1, dt = 0.05, K = 2): per coordinate the map is M^2 of the spec."""
     m = hj.init_hamjepa(KEY, dim=3, hidden=4, dtype=jnp.float64)
@@ -243,6 +245,7 @@ def test_I3_quadratic_predictor_matrix():
     np.testing.assert_allclose(pb, p, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_I1_trained_predictor_is_symplectic_and_reversible():
     m = hj.init_hamjepa(KEY, dim=4, hidden=16, dtype=jnp.float64)
     s0 = np.random.default_rng(3).normal(size=8)
@@ -289,6 +292,7 @@ def _loss_and_permuted(module, q, p, perm):
     return a, hj.hamjepa(module, q[:, perm], p[:, perm], key=KEY)[0]
 
 
+@pytest.mark.slow
 @settings(max_examples=10)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_hamjepa_is_invariant_to_relabelling_images(seed):
@@ -301,6 +305,7 @@ def test_hamjepa_is_invariant_to_relabelling_images(seed):
 
 # ----------------------------------------------------------------------------- HamJEPA loss
 
+@pytest.mark.slow
 def test_prediction_term_closed_form_at_zero_residual():
     m = hj.init_hamjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
     q, p = (np.asarray(a) for a in phase_views())
@@ -317,6 +322,7 @@ def test_prediction_term_closed_form_at_zero_residual():
     assert float(logs_z["pred"]) == pytest.approx(want, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_total_is_the_weighted_sum_and_regularisers_use_all_rows():
     m = hj.init_hamjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
     q, p = phase_views(n_views=3)
@@ -334,6 +340,7 @@ def test_total_is_the_weighted_sum_and_regularisers_use_all_rows():
     assert float(logs3["budget"]) != float(logs["budget"])
 
 
+@pytest.mark.slow
 def test_targets_are_detached_and_f_phi_is_trained():
     m = hj.init_hamjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
     q, p = phase_views()
@@ -352,6 +359,7 @@ def test_targets_are_detached_and_f_phi_is_trained():
     assert float(jnp.max(jnp.abs(gm0.mlp.layers[0].weight))) == 0.0
 
 
+@pytest.mark.slow
 def test_imagenet_preset_uses_plus_dt_both_ways_and_var_on_q():
     m = hj.init_hamjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
     q, p = phase_views()
@@ -403,6 +411,7 @@ def test_finite_gradients_on_degenerate_batches():
         assert _all_finite(g_mlp((mm, q, p)))
 
 
+@pytest.mark.slow
 def test_mlp_hjepa_predictor_forms():
     q, p = (np.asarray(a[0]) for a in phase_views(d0=4))
     mm = hj.init_mlp_hjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
@@ -425,6 +434,7 @@ def test_mlp_hjepa_predictor_forms():
     assert np.isfinite(float(loss)) and "pred_ba" in logs
 
 
+@pytest.mark.slow
 def test_bad_arguments_raise():
     m = hj.init_hamjepa(KEY, dim=8, hidden=8, dtype=jnp.float64)
     q, p = phase_views()

@@ -30,6 +30,7 @@ def test_layout_round_trip():
     np.testing.assert_array_equal(hs.image_major_from_views(v), H3)
 
 
+@pytest.mark.slow
 def test_H1_values():
     loss, logs = hs.hypersolid(views(H1))
     assert float(logs["rep"]) == pytest.approx(0.1313903, rel=1e-6)
@@ -63,6 +64,7 @@ def test_H1_norm_modes(norm, rep, align):
     assert float(loss) == pytest.approx(rep + align, rel=1e-6)   # lam_norm 0 outside ring
 
 
+@pytest.mark.slow
 def test_H1_repulsion_gradient():
     g = jax.grad(lambda v: hs.hypersolid(v)[1]["rep"])(views(H1))
     g_rep = jax.grad(lambda v: hs.hypersolid(v, lam_align=0.0, lam_norm=0.0)[0])(views(H1))
@@ -105,6 +107,7 @@ def test_single_view_is_pure_packing():
     assert float(hs.hypersolid(z)[1]["align"]) == 0.0
 
 
+@pytest.mark.slow
 def test_coincident_pair_adds_r_to_the_p_with_finite_zero_gradient():
     z = views(np.array([[0.5, 0, 0], [0.5, 0, 0], [0.5, 0, 0], [0.5, 0, 0]]))
     p, r = 1, 0.75
@@ -170,6 +173,7 @@ _hs_grad_hard = jax.jit(jax.grad(lambda z: hs.hypersolid(z, norm="hard")[0]))
 _hs_grad_batch = jax.jit(jax.grad(lambda z: hs.hypersolid(z, norm="batch")[0]))
 
 
+@pytest.mark.slow
 @settings(max_examples=15)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_invariances(seed):
@@ -192,6 +196,7 @@ def test_invariances(seed):
     assert abs(np.sum(g * z)) < 1e-9
 
 
+@pytest.mark.slow
 def test_scaling_z_and_r_scales_repulsion_by_s_to_the_p():
     z = np.random.default_rng(2).normal(size=(2, 6, 3)) * 0.3
     for p in (1, 2):
@@ -221,6 +226,7 @@ def _packing_run(n, d, p, seed, *, norm="hard", steps=20000, lr=0.1):
     return hs.hypersolid(z[None], norm=norm, p=p, viol_tol=0.0)[1]
 
 
+@pytest.mark.slow
 def test_packing_below_capacity_reaches_zero_and_heptagon_above_it():
     logs = _packing_run(5, 2, 1, seed=0)                # 5 <= kissing number 6: exact zero
     assert float(logs["rep"]) == 0.0 and float(logs["d_min_cross"]) >= 1.0

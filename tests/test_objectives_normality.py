@@ -73,6 +73,7 @@ def test_E5_null_monte_carlo():
     assert abs(mean - nm.epps_pulley_null_mean("official")) < 3 * se
 
 
+@pytest.mark.slow
 def test_E6_gaussian_vs_uniform():
     kz, ku, kd = jax.random.split(jax.random.PRNGKey(1), 3)
     dirs = nm.random_directions(kd, 128, 128, jnp.float64)

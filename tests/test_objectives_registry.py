@@ -154,6 +154,7 @@ def spread():
     registry.unregister_objective("spread")
 
 
+@pytest.mark.slow
 def test_a_registered_objective_trains_and_is_offered(spread, capsys):
     """One registration reaches the registry, TrainConfig (its keywords checked), the trainer
     (two steps) and ``collapse-lab train --help``."""

@@ -61,6 +61,7 @@ def test_knn_accuracy_against_brute_force():
         assert pred[i] == np.argmax(np.bincount(ytr[top], minlength=3))
 
 
+@pytest.mark.slow
 def test_linear_probe_learns_a_separable_problem():
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((3, 10)) * 4

@@ -28,6 +28,7 @@ def test_model_a_flow_matches_the_closed_form(solver, tol):
     np.testing.assert_allclose(np.asarray(sol.zs), F.closed_form(A, Z0, TS), atol=tol)
 
 
+@pytest.mark.slow
 def test_error_shrinks_with_the_tolerance_at_the_tableau_order():
     """Global error ~ tol: tightening rtol by 1e4 must cut the error by orders of magnitude,
     and the step count must grow as tol^(-1/8) for the 8th-order tableau (within a factor)."""
@@ -82,6 +83,7 @@ def test_repeated_and_zero_output_times_and_traced_tolerances_under_vmap(solver)
     assert err[0] < err[1]
 
 
+@pytest.mark.slow
 def test_failures_are_status_codes_with_nan_not_exceptions():
     ts = np.linspace(0.0, 1.0, 5)
     short = solve_rk(lambda t, z, a: -z, jnp.ones(3), ts, max_steps=2)

@@ -57,6 +57,7 @@ def _tiny_runs(monkeypatch, score):
     monkeypatch.setattr(sx, "_RUN_CACHE", {})
 
 
+@pytest.mark.slow
 def test_select_lr_trains_each_rate_on_the_split_and_keeps_the_best(monkeypatch):
     seen = []
 
@@ -72,6 +73,7 @@ def test_select_lr_trains_each_rate_on_the_split_and_keeps_the_best(monkeypatch)
     assert sorted(seen) == [(5e-4, 1149, 288), (1e-3, 1149, 288), (2e-3, 1149, 288)]
 
 
+@pytest.mark.slow
 def test_select_lr_breaks_ties_towards_the_smaller_rate(monkeypatch):
     _tiny_runs(monkeypatch, lambda res: 0.5)
     assert sx.select_lr("hamjepa", True, lrs=(2e-3, 5e-4))["lr"] == 5e-4

@@ -185,6 +185,7 @@ def test_model_b_too_many_times_is_refused(tmp_path, machine_64gib):
     assert "n_times" in str(error) and elapsed < 30
 
 
+@pytest.mark.slow
 def test_huge_grid_is_refused_without_building_every_point(tmp_path, monkeypatch,
                                                           machine_64gib):
     built = []

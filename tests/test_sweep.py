@@ -34,6 +34,7 @@ class CountingFlow(FrustrationFlow):
         return super().evaluate(inputs)
 
 
+@pytest.mark.slow
 def test_sweep_compiles_once_across_chunks_and_padding():
     TRACES["count"] = 0
     model = CountingFlow(**{f.name: getattr(SMALL, f.name) for f in dataclasses.fields(SMALL)})
@@ -51,6 +52,7 @@ def test_sweep_compiles_once_across_chunks_and_padding():
     assert TRACES["count"] == 0
 
 
+@pytest.mark.slow
 def test_padded_points_equal_unpadded_closed_form():
     spec = SweepSpec("pad", dataclasses.replace(SMALL, solver="ode", save_state=True),
                      axes=[("n_classes", (2, 4)), ("n_per_class", (3, 5)), ("dim", (1, 2))],
@@ -111,6 +113,7 @@ def _assert_result_table(ds):
     assert attrs["units"] and attrs["description"]  # the model's own attributes stay
 
 
+@pytest.mark.slow
 def test_failed_points_are_marked_not_stored_as_numbers():
     spec = SweepSpec("fail", dataclasses.replace(SMALL, solver="ode", max_steps=2),
                      axes=[("frustration", (0.0, 0.3))])

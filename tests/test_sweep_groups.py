@@ -70,6 +70,7 @@ def test_solver_axis_equals_two_separate_sweeps():
     assert int(both["num_steps"].sel(solver="ode").min()) > 0
 
 
+@pytest.mark.slow
 def test_time_grid_axes_give_per_point_times():
     spec = SweepSpec("grid", dataclasses.replace(SMALL, solver="closed_form"),
                      axes=[("n_times", (3, 5)), ("t_max", (1.0, 10.0))], chunk_size=3)
@@ -191,6 +192,7 @@ def _exact(omega, s0, angle, t):
     return np.stack([c, s], -1) / (1 + s0 * t)[:, None], s0 / (1 + s0 * t)
 
 
+@pytest.mark.slow
 def test_nonlinear_pytree_ode_through_the_engine_matches_closed_form_and_scipy():
     spec = SweepSpec("spiral", SpiralRiccati(), axes=[("omega", (0.5, 2.0)), ("s0", (0.3, 1.5)),
                                                       ("angle", (0.0, 1.0))], chunk_size=3)

@@ -269,6 +269,7 @@ def _chunk_done(store, c=0):
     return os.path.exists(os.path.join(store, "done", "c", str(c)))
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_long_chunk_exits_at_once_and_keeps_the_finished_ones(tmp_path):
     store = str(tmp_path / "spin.zarr")
     code, elapsed, out, err = _interrupt(store, 10, _chunk_done)

@@ -318,6 +318,7 @@ def test_integrator_registry_and_bad_names():
         sp.integrator("kdk", hamiltonian="nonsep")
 
 
+@pytest.mark.slow
 def test_learnable_nonseparable_hamiltonian_is_refused_and_really_not_symplectic():
     with pytest.raises(ValueError, match="not symplectic"):
         sp.integrator("kdk", hamiltonian="learnable_nonseparable")

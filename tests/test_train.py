@@ -84,6 +84,7 @@ def test_bfloat16_compute_keeps_float32_master_weights_and_loss():
     assert feats["z"].dtype == np.float32 and feats["z"].shape == (16, 32)
 
 
+@pytest.mark.slow
 def test_resume_after_kill_is_bit_identical(tmp_path):
     cfg = TrainConfig(objective="sigreg", **{**TINY, "steps": 6, "steps_per_dispatch": 2,
                                              "checkpoint_every": 2})
@@ -183,6 +184,7 @@ def _phase_inputs(seed=0):
     return {"q": q, "p": p}
 
 
+@pytest.mark.slow
 def test_preset_by_name_selects_the_released_config():
     """``--set obj.preset=imagenet``: the trainer's HamJEPA loss is the function called with
     HAMJEPA_PRESETS["imagenet"] (run options still win over the preset)."""
@@ -269,6 +271,7 @@ def test_two_devices_shard_the_batch_and_agree_with_one(tmp_path):
     np.testing.assert_allclose(out[2], out[1], rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_seeds_share_one_compiled_step_and_still_differ():
     """The PRNG root is an argument of the compiled dispatch: a second seed of the same
     configuration compiles nothing, yet draws its own initialisation, batches and views."""
@@ -358,6 +361,7 @@ def test_checkpoint_schedule_doubles_up_to_checkpoint_seconds():
         TrainConfig(checkpoint_seconds=-1.0)
 
 
+@pytest.mark.slow
 def test_checkpoints_off_leave_nothing_to_resume_and_settings_may_change(tmp_path):
     cfg = TrainConfig(objective="sigreg", **{**TINY, "steps": 4, "steps_per_dispatch": 2,
                                              "checkpoint_seconds": 0.0})

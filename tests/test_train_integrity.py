@@ -206,6 +206,7 @@ def test_disk_full_at_a_checkpoint_names_the_path_and_resumes(tmp_path, referenc
     _assert_same_run(resumed, reference)
 
 
+@pytest.mark.slow
 def test_disk_full_is_one_line_on_the_command_line(tmp_path, monkeypatch, capsys):
     from paper_repro.cli import main
 

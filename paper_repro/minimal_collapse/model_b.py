@@ -20,6 +20,10 @@ from ._common import PAPER, STATUS, plain_table, spaced, sweep_settings, value_a
 
 # ------------------------------------------------------------------- Model B: F5
 
+# full_s of F6: measured 2026-12-07 with `collapse-lab repro NAME` (full mode) on the shared
+# 2-core development machine at load ~6-8 (the figure's own time, imports not counted); F5 and
+# PD_modelB: estimates (their full modes were not run)
+
 F5_SG = {0.0: 1.6763, 0.1: 2.3827, 0.2: 2.4925, 0.3: 1.7727}  # d_min(3e4), spec §5 F5 / §6 B6
 F5_NOSG_10 = {0.1: 0.2855, 0.2: 0.0671, 0.3: 0.0198}  # d_min(10) without SG, spec §6 B7
 
@@ -193,7 +197,7 @@ def run_f6(quick: bool) -> FigureResult:
 
 F6 = FigureConfig("F6", PAPER, "K = 2 reduction of Model B", STATUS,
                   "SG fixed line, partial-SG collapse rates, threshold rho < 1 + 2 Q0",
-                  quick_s=7.9, full_s=40.0, quick_measured=True, run=run_f6,
+                  quick_s=7.9, full_s=25.0, quick_measured=True, run=run_f6,
                   settings=f6_settings)
 
 

@@ -12,6 +12,10 @@ from ._common import PAPER, STATUS, min_at, plain_table, value_at
 
 # ------------------------------------------------------------------- Model C: F7
 
+# full_s of F7: measured 2026-12-07 with `collapse-lab repro NAME`
+# (full mode) on the shared 2-core development machine at load ~6-8 (the figure's own time,
+# imports not counted)
+
 F7_EXPECTED = {  # (student, alpha, p): (d_min(100), d_min(2000), acc_true(2000)), spec §6 C1
     ("plain", 1.0, 0.0): (0.403, 0.328, 1.0), ("plain", 1.0, 0.1): (0.018, 0.010, 0.51),
     ("plain", 1.0, 0.3): (0.011, 0.007, 0.375), ("head", 1.0, 0.0): (0.519, 0.803, 1.0),
@@ -62,4 +66,4 @@ def run_f7(quick: bool) -> FigureResult:
 
 F7 = FigureConfig("F7", PAPER, "Model C: linear teacher-student", STATUS,
                   "label noise collapses plain and no-SG students; the SG head protects",
-                  quick_s=25.0, full_s=40.0, run=run_f7, settings=f7_settings)
+                  quick_s=25.0, full_s=31.0, run=run_f7, settings=f7_settings)
