@@ -87,6 +87,7 @@ def test_effective_frustration_is_the_drawn_share():
         coupling.effective_frustration(50, 1.5)
 
 
+@pytest.mark.slow
 def test_package_face_imports_only_the_numpy_modules():
     """``import minimal_models`` gives the numpy modules at once and the float64/JAX ones on
     first use: a float32 training run that imports minimal_models.objectives keeps float32."""

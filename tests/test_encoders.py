@@ -27,6 +27,7 @@ def test_x64_is_on_in_this_process():
     assert jax.config.jax_enable_x64
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, shape, z_dim, q_shape", [
     ("mlp", (7,), 64, (32,)),
     ("digits_cnn", (1, 8, 8), 256, (16, 8)),
@@ -54,6 +55,7 @@ def test_token_protocol_split_is_per_token_channel_split():
     np.testing.assert_array_equal(out["p"], tokens[..., 8:].reshape(3, 16, 8))
 
 
+@pytest.mark.slow
 def test_resnet18_token_shapes_and_parameter_count():
     model, state = build_encoder("resnet18_tokens", input_shape=(3, 32, 32), key=KEY)
     shapes, _ = eqx.filter_eval_shape(apply_encoder, model, state,
@@ -86,6 +88,7 @@ def test_bfloat16_parameters_when_configured():
     assert _float_dtypes(model) == {jnp.dtype(jnp.bfloat16)}
 
 
+@pytest.mark.slow
 def test_importing_encoders_and_objectives_leaves_x64_off():
     code = ("import jax, simulations.encoders, simulations.encoders.train, "
             "simulations.encoders.evaluate, minimal_models.objectives, "
@@ -129,6 +132,7 @@ def test_blur_keeps_constant_images_and_smooths_an_impulse():
     np.testing.assert_allclose(np.asarray(out[0, 1:4, 1:4]), np.outer(w, w), atol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, shape, dtype", [
     ("digits", (1, 8, 8), jnp.float32), ("digits", (1, 8, 8), jnp.bfloat16),
     ("cifar", (3, 32, 32), jnp.float32),

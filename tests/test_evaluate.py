@@ -47,6 +47,7 @@ def test_probe_recipes_and_overrides():
         E.evaluate_features(x[:300], y[:300], x[300:], y[300:], probe_lr=-1.0, **kw)
 
 
+@pytest.mark.slow
 def test_shifted_knn_is_the_mean_over_draws():
     x, y = _blobs(2)
     rng = np.random.default_rng(0)
