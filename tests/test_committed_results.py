@@ -137,20 +137,36 @@ def test_single_runs_are_committed_and_resumed(store, monkeypatch):
     from paper_repro.validation import ssl_evaluation as SE
     from paper_repro.validation.ssl_hypersolid import TABLE
 
-    table = dataclasses.replace(TABLE, full_seeds=(0, 1))
-    computed = []
+    from simulations.experiments import ssl_experiments as sx
 
-    def compute(objective, seed, quick):
+    table = dataclasses.replace(TABLE, full_seeds=(0, 1))
+    computed, selected = [], []
+
+    def select(objective, quick):   # fair tuning without training: the last candidate wins
+        selected.append(objective)
+        pairs = sx.candidates(objective)
+        return {"lr": pairs[-1][0], "options": pairs[-1][1], "readout": "z",
+                "scores": [(lr, o, float(i)) for i, (lr, o) in enumerate(pairs)]}
+
+    monkeypatch.setattr(sx, "select_recipe", select)
+
+    def compute(cfg):
+        objective, seed = cfg.objective, cfg.seed
         computed.append((objective, seed))
+        assert (cfg.lr, dict(cfg.objective_options)) == sx.candidates(objective)[-1]
         return {"z/knn20": 0.5 + seed, "z/spectrum": np.array([3.0, 1.0]),
                 "z/test_features": np.zeros((3, 2)), "frac_violating": np.array([0.9, 0.1])}
 
     first = SE.collect_runs(table, False, store=True, compute=compute)
     assert len(computed) == 6 and first["vicreg"][1]["z/knn20"] == 1.5
     files = sorted(os.listdir(store / "VAL_hypersolid" / "runs"))
-    assert len(files) == 6 and files[0].startswith("hypersolid-s0-")
+    runs = [f for f in files if not f.startswith("select-")]
+    assert len(runs) == 6 and runs[0].startswith("hypersolid-s0-")
+    # each method's selection is committed once, beside its runs
+    assert sorted(f.split("-s0-")[0] for f in files if f.startswith("select-")) == [
+        "select-hypersolid", "select-sigreg", "select-vicreg"] and len(selected) == 3
     again = SE.collect_runs(table, False, store=True, compute=compute)
-    assert len(computed) == 6   # resumed from the committed runs
+    assert len(computed) == 6 and len(selected) == 3   # resumed from the committed runs
     assert again["hypersolid"][0]["z/knn20"] == 0.5
     np.testing.assert_array_equal(again["hypersolid"][0]["z/spectrum"], [3.0, 1.0])
     assert "z/test_features" not in again["hypersolid"][0]
@@ -161,14 +177,14 @@ def test_single_runs_are_committed_and_resumed(store, monkeypatch):
     # a changed training configuration: a new key, trained again
     from simulations.experiments import ssl_experiments as sx
 
-    real = sx.ssl_config
-    monkeypatch.setattr(sx, "ssl_config", lambda o, s, q, **kw: dataclasses.replace(
-        real(o, s, q, **kw), lr=1e-3))
-    SE.collect_runs(table, False, store=True, compute=compute)
-    assert len(computed) == 12
-    # quick mode stores nothing
-    SE.collect_runs(table, True, store=False, compute=compute)
-    assert len(os.listdir(store / "VAL_hypersolid" / "runs")) == 12
+    SE.collect_runs(dataclasses.replace(table, full_steps=1200), False, store=True,
+                    compute=lambda cfg: compute(cfg) if cfg.steps == 1200 else 1 / 0)
+    assert len(computed) == 12 and len(selected) == 3
+    # quick mode stores nothing (and selects nothing: the defaults)
+    n_files = len(os.listdir(store / "VAL_hypersolid" / "runs"))
+    SE.collect_runs(table, True, store=False,
+                    compute=lambda cfg: {"z/knn20": float(cfg.lr == 5e-4)})
+    assert len(os.listdir(store / "VAL_hypersolid" / "runs")) == n_files == 15
 
 
 def test_ssl_figures_declare_their_settings():
@@ -190,9 +206,12 @@ def test_predictor_diagnostics_are_committed_per_seed_and_reused(store, monkeypa
     from paper_repro.validation import ssl_hamjepa as H
     from simulations.experiments import predictor_diagnostics as PD
 
-    monkeypatch.setattr(H, "TABLE", dataclasses.replace(H.TABLE, full_seeds=(0, 1)))
+    from simulations.experiments import ssl_experiments as sx
+
+    table = dataclasses.replace(H.TABLE, full_seeds=(0, 1))
     trained, measured = [], []
-    monkeypatch.setattr(H, "_trained", lambda o, s, q: trained.append((o, s)) or (o, s))
+    monkeypatch.setattr(sx, "trained", lambda cfg: trained.append(cfg) or cfg)
+    monkeypatch.setattr(H, "tuned_recipe", lambda t, o, q, store: {"lr": 2e-3, "options": {}})
 
     def fake(ham, mlp, *, n_states, seed):
         measured.append(seed)
@@ -201,14 +220,17 @@ def test_predictor_diagnostics_are_committed_per_seed_and_reused(store, monkeypa
                 "residual_scale": 0.02}
 
     monkeypatch.setattr(PD, "predictor_diagnostics", fake)
-    first = H._diagnostics(False)
+    first = H._diagnostics(table, False)
     np.testing.assert_allclose(first["grad_cosine"], [0.9, 0.91])
     assert measured == [0, 1] and len(trained) == 4
+    # the models diagnosed are the table's tuned runs
+    assert {(c.objective, c.seed, c.lr) for c in trained} == {
+        (o, s, 2e-3) for o in ("hamjepa", "mlp_hjepa") for s in (0, 1)}
     assert len(list((store / "VAL_hamjepa" / "runs").glob("diagnostics-s*-*.nc"))) == 2
-    again = H._diagnostics(False)
+    again = H._diagnostics(table, False)
     assert measured == [0, 1] and len(trained) == 4   # read back, nothing trained
     np.testing.assert_allclose(again["grad_cosine"], first["grad_cosine"])
     assert "0.90500 (seeds 0.90000 .. 0.91000)" in H.diagnostics_text(again)
-    H._diagnostics(True)   # quick mode: computed, never stored
+    H._diagnostics(dataclasses.replace(table, quick_seeds=(0, 1, 2)), True)   # quick mode: computed, never stored
     assert measured == [0, 1, 0, 1, 2]
     assert len(list((store / "VAL_hamjepa" / "runs").glob("*.nc"))) == 2

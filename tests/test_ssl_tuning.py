@@ -58,38 +58,58 @@ def _tiny_runs(monkeypatch, score):
 
 
 @pytest.mark.slow
-def test_select_lr_trains_each_rate_on_the_split_and_keeps_the_best(monkeypatch):
+def test_select_recipe_trains_each_candidate_on_the_split_and_keeps_the_best(monkeypatch):
     seen = []
 
     def score(res):
-        seen.append((res.config.lr, len(res.data.y_train), len(res.data.y_test)))
-        return {5e-4: 0.5, 2e-3: 0.7, 1e-3: 0.6}[res.config.lr]
+        opts = dict(res.config.objective_options)
+        seen.append((res.config.lr, opts.get("num_slices", 0), len(res.data.y_train),
+                     len(res.data.y_test)))
+        return {5e-4: 0.5, 2e-3: 0.7, 1e-3: 0.6}[res.config.lr] + 0.05 * ("lam" in opts)
 
     _tiny_runs(monkeypatch, score)
-    out = sx.select_lr("sigreg", True, lrs=(2e-3, 5e-4, 1e-3))
-    assert out["lr"] == 2e-3 and out["readout"] == "z"
-    assert out["scores"] == {5e-4: 0.5, 1e-3: 0.6, 2e-3: 0.7}
+    out = sx.select_recipe("sigreg", True, lrs=(2e-3, 5e-4, 1e-3))
+    variant = sx.VARIANTS["sigreg"][0]
+    assert (out["lr"], out["options"], out["readout"]) == (2e-3, variant, "z")
+    assert [(lr, o) for lr, o, _ in out["scores"]] == sx.candidates("sigreg", (5e-4, 1e-3, 2e-3))
+    assert out["scores"][-1][2] == pytest.approx(0.75)
     # trained on the 80 % part, scored on the 20 % part of the training set (1437 images)
-    assert sorted(seen) == [(5e-4, 1149, 288), (1e-3, 1149, 288), (2e-3, 1149, 288)]
+    assert sorted(seen) == sorted([(lr, m, 1149, 288) for lr in (5e-4, 1e-3, 2e-3)
+                                   for m in (0, variant["num_slices"])])
 
 
 @pytest.mark.slow
-def test_select_lr_breaks_ties_towards_the_smaller_rate(monkeypatch):
+def test_select_recipe_breaks_ties_towards_the_smaller_rate_and_the_defaults(monkeypatch):
     _tiny_runs(monkeypatch, lambda res: 0.5)
-    assert sx.select_lr("hamjepa", True, lrs=(2e-3, 5e-4))["lr"] == 5e-4
-    assert sx.select_lr("hamjepa", True, lrs=(2e-3, 5e-4))["readout"] == "q"
+    out = sx.select_recipe("hypersolid", True, lrs=(2e-3, 5e-4))
+    assert (out["lr"], out["options"], out["readout"]) == (5e-4, {}, "z")
+    assert sx.select_recipe("hamjepa", True, lrs=(2e-3, 5e-4))["readout"] == "q"
+
+
+def test_candidates_cross_the_shared_grid_with_the_method_defaults_and_variants():
+    assert sx.candidates("vicreg", (2e-3, 5e-4)) == [(5e-4, {}), (2e-3, {})]
+    assert sx.candidates("hypersolid", (5e-4,)) == [(5e-4, {}), (5e-4, {"norm": "batch"})]
+    assert sx.candidates("sigreg", (5e-4,), variants=()) == [(5e-4, {})]
+    # every variant is a valid set of options of its objective
+    for objective, sets in sx.VARIANTS.items():
+        for opts in sets:
+            assert sx.ssl_config(objective, 0, False, options=opts).objective_options
 
 
 @pytest.mark.parametrize("lrs, message", [((), r"lrs=\(\) must name"),
                                           ((5e-4, -1e-3), r"lr=-0.001 is outside"),
                                           ((0.0,), r"lr=0.0 is outside")])
-def test_select_lr_refuses_an_empty_or_non_positive_grid(lrs, message):
+def test_select_recipe_refuses_an_empty_or_non_positive_grid(lrs, message):
     with pytest.raises(ValueError, match=message):
-        sx.select_lr("sigreg", True, lrs=lrs)
+        sx.select_recipe("sigreg", True, lrs=lrs)
 
 
-def test_ssl_config_takes_the_learning_rate():
+def test_ssl_config_takes_the_learning_rate_options_and_length():
     assert sx.ssl_config("sigreg", 0, False).lr == 5e-4
     assert sx.ssl_config("sigreg", 0, False, lr=2e-3).lr == 2e-3
     assert sx.ssl_config("vicreg", 1, True, lr=1e-3).lr == 1e-3
+    assert sx.ssl_config("hamjepa", 0, False, steps=3000).steps == 3000
+    assert sx.ssl_config("sigreg", 0, False).steps == sx.FULL_STEPS
+    assert dict(sx.ssl_config("hypersolid", 0, False, options={"norm": "batch"})
+                .objective_options) == {"norm": "batch"}
     assert sx.LR_GRID == tuple(sorted(sx.LR_GRID)) and len(sx.LR_GRID) >= 2

@@ -60,6 +60,7 @@ class MethodsTable:
     quick_seeds: tuple
     full_seeds: tuple
     margin: float = LEARN_MARGIN
+    full_steps: int | None = None   # None: ssl_experiments.FULL_STEPS
 
     def seeds(self, quick: bool) -> tuple:
         return self.quick_seeds if quick else self.full_seeds
@@ -68,16 +69,27 @@ class MethodsTable:
     def objectives(self) -> tuple:
         return tuple(dict.fromkeys(a.objective for a in self.arms))
 
-    def settings(self, quick: bool) -> dict:
+    def config(self, objective: str, seed: int, quick: bool, recipe=None):
+        """The TrainConfig of one run of this table: ``recipe`` ({"lr", "options"}, e.g.
+        :func:`tuned_recipe`) over ``ssl_config`` at the table's length."""
         from simulations.experiments.ssl_experiments import ssl_config
 
-        return {"seeds": list(self.seeds(quick)), "alpha": ALPHA,
-                "arms": [[a.label, a.objective, a.readout] for a in self.arms],
-                "families": [f.settings() for f in self.families],
-                "learning": {"metric": LEARN_METRIC, "margin": self.margin},
-                "evaluation": EVALUATION,
-                "train": {o: _identity(ssl_config(o, 0, quick))
-                          for o in (*self.objectives, self.reference)}}
+        recipe = recipe or {}
+        return ssl_config(objective, seed, quick, lr=recipe.get("lr"),
+                          options=recipe.get("options"),
+                          steps=None if quick else self.full_steps)
+
+    def settings(self, quick: bool) -> dict:
+        out = {"seeds": list(self.seeds(quick)), "alpha": ALPHA,
+               "arms": [[a.label, a.objective, a.readout] for a in self.arms],
+               "families": [f.settings() for f in self.families],
+               "learning": {"metric": LEARN_METRIC, "margin": self.margin},
+               "evaluation": EVALUATION,
+               "train": {o: _identity(self.config(o, 0, quick))
+                         for o in (*self.objectives, self.reference)}}
+        if not quick:
+            out["tuning"] = {o: tuning_settings(o) for o in self.objectives}
+        return out
 
 
 def _identity(cfg) -> dict:
@@ -96,30 +108,78 @@ def run_key(cfg) -> str:
 
 # ------------------------------------------------------------------------------ runs
 
-def collect_runs(table: MethodsTable, quick: bool, *, store: bool, compute=None) -> dict:
-    """objective -> [evaluation record per seed] for every objective of ``table``.  With
-    ``store`` (full mode), each finished run is written to ``<results>/NAME/runs/`` (keyed by
-    :func:`run_key`) and a committed one is loaded instead of trained, so the experiment
-    resumes per (method, seed) from what is committed.  ``compute(objective, seed, quick)``
-    defaults to :func:`simulations.experiments.ssl_experiments.ssl_run`."""
+def tuning_settings(objective: str) -> dict:
+    """What fair tuning of ``objective`` is keyed by: every candidate's training identity on
+    the validation split, the held-out fraction and the split seed."""
+    from simulations.experiments import ssl_experiments as sx
+
+    return {"candidates": [sx.ssl_config(objective, 0, False, lr=lr, options=opts).identity()
+                           for lr, opts in sx.candidates(objective)],
+            "fraction": sx.VAL_FRACTION, "score": f"{LEARN_METRIC} of the primary readout",
+            "evaluation": EVALUATION}
+
+
+def tuned_recipe(table: MethodsTable, objective: str, quick: bool, *, store: bool) -> dict:
+    """{"lr", "options", "scores"} of ``objective``: quick mode trains with the defaults
+    (no selection, scores empty); full mode selects on the validation split
+    (:func:`simulations.experiments.ssl_experiments.select_recipe`, at the full-mode length
+    of :data:`~simulations.experiments.ssl_experiments.FULL_STEPS`, shared by every table),
+    committed under ``<results>/NAME/runs/select-<objective>-s0-<key>.nc`` with ``store`` and
+    reused from any table's committed selection."""
     from simulations.experiments import ssl_experiments as sx
 
     from .. import results
 
-    compute = compute or sx.ssl_run
+    if quick:
+        return {"lr": None, "options": None, "scores": []}
+    pairs = sx.candidates(objective)
+    key = results.config_hash(tuning_settings(objective))
+    path = results.find_run(table.name, f"select-{objective}", 0, key) if store else None
+    if path is not None:
+        rec = results.load_run(path)
+        choice, scores = int(rec["choice"]), np.atleast_1d(rec["scores"])
+    else:
+        sel = sx.select_recipe(objective, False)
+        scores = np.array([sc for _, _, sc in sel["scores"]])
+        choice = next(i for i, (lr, opts, _) in enumerate(sel["scores"])
+                      if lr == sel["lr"] and opts == sel["options"])
+        if store:
+            results.save_run(results.run_path(table.name, f"select-{objective}", 0, key),
+                             {"choice": float(choice), "scores": scores},
+                             attrs={"config_hash": key, "objective": objective, "seed": 0,
+                                    "candidates": repr(pairs)})
+    lr, opts = pairs[choice]
+    return {"lr": lr, "options": opts,
+            "scores": [(c_lr, c_opts, float(sc)) for (c_lr, c_opts), sc in zip(pairs, scores)]}
+
+
+def collect_runs(table: MethodsTable, quick: bool, *, store: bool, compute=None) -> dict:
+    """objective -> [evaluation record per seed] for every objective of ``table``, each
+    trained with its :func:`tuned_recipe`.  With ``store`` (full mode), each finished run is
+    written to ``<results>/NAME/runs/`` (keyed by :func:`run_key`) and a committed one is
+    loaded instead of trained, so the experiment resumes per (method, seed) from what is
+    committed.  ``compute(config)`` defaults to
+    :func:`simulations.experiments.ssl_experiments.evaluate_config`."""
+    from simulations.experiments import ssl_experiments as sx
+
+    from .. import results
+
+    compute = compute or sx.evaluate_config
     out = {}
     for o in table.objectives:
+        recipe = tuned_recipe(table, o, quick, store=store)
         runs = []
         for s in table.seeds(quick):
+            cfg = table.config(o, s, quick, recipe)
             if not store:
-                runs.append(compute(o, s, quick))
+                runs.append(compute(cfg))
                 continue
-            key = run_key(sx.ssl_config(o, s, quick))
+            key = run_key(cfg)
             path = results.find_run(table.name, o, s, key)
             if path is not None:
                 runs.append(results.load_run(path))
                 continue
-            record = {k: v for k, v in compute(o, s, quick).items()
+            record = {k: v for k, v in compute(cfg).items()
                       if not k.endswith("test_features")}   # 100s of kB, not evidence
             results.save_run(results.run_path(table.name, o, s, key), record,
                              attrs={"config_hash": key, "objective": o, "seed": s})
@@ -139,14 +199,14 @@ def reference_rows(table: MethodsTable, quick: bool) -> tuple[dict, dict]:
     untrained encoder at the arm's readout, on every seed -- and the map arm label -> label
     of its untrained row.  Arms whose encoder initialises as the ``reference`` objective's
     share its rows ("untrained q", "untrained z"); others get "untrained z (objective)"."""
-    from simulations.experiments.ssl_experiments import reference_run, ssl_config
+    from simulations.experiments.ssl_experiments import reference_run
 
     seeds = table.seeds(quick)
     rows = {RAW: ("raw", "z", [reference_run("raw", s, quick) for s in seeds])}
-    ref_init = _init_key(ssl_config(table.reference, 0, quick))
+    ref_init = _init_key(table.config(table.reference, 0, quick))
     untrained, cache = {}, {}
     for arm in table.arms:
-        own = _init_key(ssl_config(arm.objective, 0, quick)) == ref_init
+        own = _init_key(table.config(arm.objective, 0, quick)) == ref_init
         source = table.reference if own else arm.objective
         label = f"untrained {arm.readout}" + ("" if own else f" ({arm.objective})")
         if source not in cache:

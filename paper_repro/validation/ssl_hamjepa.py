@@ -34,7 +34,7 @@ from ..base import Check, FigureConfig, FigureResult
 from .common import PAPER_HAM, STATUS, with_finding
 from .ssl_claims import Family, claim
 from .ssl_evaluation import (Arm, MethodsTable, assess, collect_runs, methods_note,
-                             reference_rows)
+                             reference_rows, tuned_recipe)
 
 HAMJEPA_PAPER = {  # CONFIRMED: spec hamiltonian_geometry.md §6.2-§6.3 (CIFAR-100)
     "table1_30ep": {"sigreg": {"knn20": 26.56, "linear": 30.43},
@@ -92,37 +92,30 @@ def _settings(quick: bool) -> dict:
     return {**TABLE.settings(quick), "diagnostics": {"n_states": DIAGNOSTIC_STATES}}
 
 
-def _trained(objective, seed, quick):
-    # the same configuration ssl_run trains: the trainer is deterministic, so this is the
-    # model ssl_run evaluated (its compiled step is shared within the process)
-    from simulations.encoders.train import train
-    from simulations.experiments.ssl_experiments import ssl_config
-
-    return train(ssl_config(objective, seed, quick), progress=False)
-
-
-def _diagnostics(quick: bool) -> dict:
-    """name -> per-seed values of :func:`predictor_diagnostics`; in full mode each seed's
-    values are committed beside its runs and reused."""
+def _diagnostics(table, quick: bool) -> dict:
+    """name -> per-seed values of :func:`predictor_diagnostics` on the table's trained HamJEPA
+    and MLP-HJEPA runs (the models its evaluation saw: trained once per process); in full mode
+    each seed's values are committed beside its runs and reused."""
     from simulations.experiments.predictor_diagnostics import predictor_diagnostics
-    from simulations.experiments.ssl_experiments import ssl_config
+    from simulations.experiments.ssl_experiments import trained
 
     from .. import results
 
+    store = not quick
+    recipes = {o: tuned_recipe(table, o, quick, store=store) for o in ("hamjepa", "mlp_hjepa")}
     values = {k: [] for k in _DIAGNOSTICS}
-    for s in TABLE.seeds(quick):
-        key = results.config_hash({"hamjepa": ssl_config("hamjepa", s, quick).identity(),
-                                   "mlp_hjepa": ssl_config("mlp_hjepa", s, quick).identity(),
+    for s in table.seeds(quick):
+        cfgs = {o: table.config(o, s, quick, recipes[o]) for o in recipes}
+        key = results.config_hash({**{o: c.identity() for o, c in cfgs.items()},
                                    "n_states": DIAGNOSTIC_STATES})
-        path = None if quick else results.find_run(TABLE.name, "diagnostics", s, key)
+        path = None if quick else results.find_run(table.name, "diagnostics", s, key)
         if path is not None:
             rec = results.load_run(path)
         else:
-            rec = predictor_diagnostics(_trained("hamjepa", s, quick),
-                                        _trained("mlp_hjepa", s, quick),
+            rec = predictor_diagnostics(trained(cfgs["hamjepa"]), trained(cfgs["mlp_hjepa"]),
                                         n_states=DIAGNOSTIC_STATES, seed=s)
             if not quick:
-                results.save_run(results.run_path(TABLE.name, "diagnostics", s, key), rec,
+                results.save_run(results.run_path(table.name, "diagnostics", s, key), rec,
                                  attrs={"config_hash": key, "seed": s})
         for k in _DIAGNOSTICS:
             values[k].append(float(rec[k]))
@@ -165,7 +158,7 @@ def run_hamjepa(quick: bool) -> FigureResult:
     rows = {a.label: (a.objective, a.readout, runs[a.objective]) for a in TABLE.arms}
     ds = methods_dataset({**rows, **refs}, TABLE.seeds(quick))
     ds.attrs["untrained_rows"] = json.dumps(untrained)
-    diag = _diagnostics(quick)
+    diag = _diagnostics(TABLE, quick)
     for k, v in diag.items():
         ds[k] = ("seed", v, {"description": _DIAGNOSTIC_TEXT[k], "units": "1"})
     text = diagnostics_text(diag)
