@@ -23,9 +23,24 @@ _LABELS = {
 }
 
 
+def _clip_loss_noise(ax, curves):
+    """Stop a log loss axis at 1e-16 x max L, about the float64 resolution of the loss, when
+    some curve rises while below it: the loss of a gradient flow never rises, so there it is
+    numerical noise.  A curve that falls smoothly below the floor (a collapse shrinking every
+    term, F3) keeps its axis."""
+    values = [np.asarray(c, float) for c in curves]
+    floor = 1e-16 * max(float(np.nanmax(v)) for v in values)
+    noisy = any(np.any((np.diff(v) > 0) & (v[1:] < floor)) for v in values)
+    bottom, top = ax.get_ylim()
+    if noisy and bottom < floor:
+        ax.set_ylim(floor, top)
+
+
 def plot_trajectories(ds, *, variables=("acc_all", "loss", "d_min"), hue="frustration",
                       title="", status="RECONSTRUCTION", log_y=("loss", "d_min")):
-    """One panel per variable against log t, one line per value of ``hue``."""
+    """One panel per variable against log t, one line per value of ``hue``.  A log loss axis
+    stops at the noise floor 1e-16 x max L where a curve is noise below it (see
+    :func:`_clip_loss_noise`)."""
     fig, axes = new_figure(len(variables))
     t = ds["t"].values
     keep = t > 0
@@ -37,6 +52,9 @@ def plot_trajectories(ds, *, variables=("acc_all", "loss", "d_min"), hue="frustr
         ax.set_xscale("log")
         if var in log_y:
             ax.set_yscale("log")
+        if var == "loss" and var in log_y:
+            _clip_loss_noise(ax, [ds[var] if h is None else ds[var].sel({hue: h})
+                                  for h in hues])
         ax.set_xlabel("t")
         ax.set_ylabel(_LABELS.get(var, var))
     if hues[0] is not None:
@@ -66,7 +84,9 @@ def plot_collapse_timescales(rates, two_class, *, title="", status="RECONSTRUCTI
     ax.set_xlabel("frustration p")
     ax.set_ylabel(r"$\tau_{collapse} = 1/\lambda_{slow}$")
     ax.set_title(f"(a) K = {int(rates.attrs.get('n_classes', 0))}")
-    ax.legend()
+    # below the panel: the six entries are taller than the empty corner under the lines
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=2, fontsize=6,
+              frameon=False)
     ax = axes[0][1]
     m = two_class["m"].values
     ax.plot(m, two_class["lambda_exact"], "-", color="k", label=r"exact $\lambda_-(n_c, m)$")
@@ -75,7 +95,7 @@ def plot_collapse_timescales(rates, two_class, *, title="", status="RECONSTRUCTI
     ax.set_xlabel("frustrated samples m")
     ax.set_ylabel(r"$\lambda_{slow}$")
     ax.set_title(f"(b) K = 2, n_c = {int(two_class.attrs.get('n_c', 0))}")
-    ax.legend()
+    ax.legend(loc="lower right")  # lambda rises from the lower left: that corner is empty
     label_figure(fig, title, status=status)
     return fig
 
@@ -293,23 +313,59 @@ def plot_alpha_phase_diagrams(full, meanfield, *, title="", status="RECONSTRUCTI
     return fig
 
 
+def _q0_axis(ax):
+    """Q0 >= -1/2 on a scale logarithmic in Q0 + 1/2 (the sweep's geometric initial scales
+    set Q0 + 1/2 ~ s^2, so the points spread evenly), ticked in Q0 itself; call it after
+    plotting."""
+    ax.set_yscale("function", functions=(lambda v: np.log(np.maximum(v + 0.5, 1e-300)),
+                                         lambda z: np.exp(z) - 0.5))
+    ax.set_ylim(*ax.get_ylim())  # autoscaled in the new scale; ticks must not widen it
+    lo, hi = ax.get_ylim()
+    ticks = [m * 10.0**k - 0.5 for k in range(-4, 2) for m in (1, 2, 5)
+             if lo <= m * 10.0**k - 0.5 <= hi]
+    ax.set_yticks(ticks, [f"{v:g}" for v in ticks])
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
 def plot_sg_threshold(ds, *, title="", status="RECONSTRUCTION"):
     """SG threshold in the full Model B: one panel per K; markers at (rho, Q0) coloured by
-    log10 d_min(T)/max_t d_min; line: the K = 2 prediction rho = 1 + 2 Q0."""
+    log10 d_min(T)/max_t d_min; line: the K = 2 prediction rho = 1 + 2 Q0.  K = 2 adds the
+    fitted boundary (``boundary_fit``, zero of d_min(T)^2 against Q0), K > 2 the grid bracket
+    of the boundary (``boundary_lo`` to ``boundary_hi``).  The Q0 axis is logarithmic in
+    Q0 + 1/2; the legends sit below the panels."""
     Ks = ds["n_classes"].values
-    fig, axes = new_figure(len(Ks), width=3.6, height=3.0)
+    fig, axes = new_figure(len(Ks), width=3.6, height=3.6)
     ratio = _log_ratio(ds["d_min"])
     for ax, K in zip(axes[0], Ks):
         r = ratio.sel(n_classes=K)
         rho, Q0 = ds["rho"].sel(n_classes=K), ds["Q0"].sel(n_classes=K)
         sc = ax.scatter(rho.values.ravel(), Q0.values.ravel(), c=r.values.ravel(), s=18,
                         cmap="viridis", vmin=-12, vmax=0)
-        grid = np.linspace(0, max(float(rho.max()), 0.05) * 1.05, 50)
+        # one rho per frustration (it does not depend on the initial scale)
+        rho_p = rho.isel(init_scale=0).values
+        # the line Q0 = (rho - 1)/2 meets Q0 = -1/2 at rho = 0, off a log axis: start it inside
+        grid = np.linspace(0.5 * float(rho.min()), 1.05 * float(rho.max()), 50)
         ax.plot(grid, (grid - 1) / 2, "k-", lw=1, label=r"K = 2 theory: $\rho = 1 + 2Q_0$")
+        if int(K) == 2 and "boundary_fit" in ds:
+            fit = ds["boundary_fit"].sel(n_classes=K).values
+            ax.plot(rho_p, fit, "*--", color="C1", ms=8, lw=0.8,
+                    label=r"fitted boundary (zero of $d_{\min}(T)^2$ vs $Q_0$)")
+        elif int(K) != 2 and "boundary_lo" in ds:
+            lo = ds["boundary_lo"].sel(n_classes=K).values
+            hi = ds["boundary_hi"].sel(n_classes=K).values
+            keep = np.isfinite(lo) & np.isfinite(hi)
+            bottom, top = np.minimum(lo, hi)[keep], np.maximum(lo, hi)[keep]
+            # beside the markers of the same rho, so neither hides the other
+            dx = 0.025 * (float(rho.max()) - float(rho.min()))
+            ax.errorbar(rho_p[keep] + dx, bottom, yerr=[np.zeros(keep.sum()), top - bottom],
+                        fmt="none", ecolor="C1", elinewidth=1.5, capsize=3,
+                        label="boundary bracket: last collapsed to first separated $Q_0$")
+        _q0_axis(ax)
         ax.set_xlabel(r"frustrated link share $\rho$")
         ax.set_ylabel(r"$Q_0$ (class-difference subspace)")
-        ax.set_title(f"K = {int(K)}")
-        ax.legend(fontsize=6)
+        ax.set_title(f"K = {int(K)}" + (" (spec §3.7 reduction)" if int(K) == 2
+                                         else " (beyond the paper)"))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, frameon=False)
     fig.colorbar(sc, ax=axes[0][-1], label=r"$\log_{10} d_{\min}(T)/\max_t d_{\min}$")
     label_figure(fig, title, status=status)
     return fig

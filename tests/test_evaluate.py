@@ -75,6 +75,7 @@ def test_shift_draws_must_be_at_least_ten():
 
 from paper_repro.validation import ssl_claims as SC  # noqa: E402
 from paper_repro.validation import ssl_evaluation as SE  # noqa: E402
+from paper_repro.validation.ssl_hamjepa import PREDICTOR as PRED  # noqa: E402
 from paper_repro.validation.ssl_hamjepa import TABLE as HAM  # noqa: E402
 from paper_repro.validation.ssl_hypersolid import TABLE as HYPER  # noqa: E402
 
@@ -134,18 +135,20 @@ def test_every_arm_learned_on_a_healthy_table_and_the_primary_claim_is_decided()
     assert primary.claim == "knn20_shift: HamJEPA q > SIGReg"
     assert primary.decision == "reproduced" and primary.p == pytest.approx(1 / 32)
     assert primary.delta_min == 0.02 and "primary family" in primary.detail
-    # the secondary family (6 claims, Holm) cannot be decided with 5 seeds: 6/32 > 0.05
+    # the secondary family (4 claims, Holm) cannot be decided with 5 seeds: 4/32 > 0.05
     assert {f.decision for f in findings[1:]} == {"not enough seeds to decide"}
 
 
-@pytest.mark.parametrize("arm,by", [("SIGReg", "untrained z"), ("HamJEPA q", "untrained q"),
-                                    ("SIGReg", SE.RAW), ("HamJEPA q", SE.RAW),
-                                    ("MLP-HJEPA q", "untrained q")])
-def test_an_arm_replaced_by_its_untrained_features_or_raw_pixels_is_not_informative(arm, by):
-    ds, untrained = _healthy(HAM)
+@pytest.mark.parametrize("table,arm,by", [
+    (HAM, "SIGReg", "untrained z"), (HAM, "HamJEPA q", "untrained q"), (HAM, "SIGReg", SE.RAW),
+    (HAM, "HamJEPA q", SE.RAW), (PRED, "MLP-HJEPA q, 3k steps", "untrained q"),
+    (PRED, "HamJEPA q, 3k steps", SE.RAW)])
+def test_an_arm_replaced_by_its_untrained_features_or_raw_pixels_is_not_informative(
+        table, arm, by):
+    ds, untrained = _healthy(table)
     for m in ds.data_vars:   # the arm's whole row is the reference's: it did not learn
         ds[m].loc[{"model": arm}] = ds[m].sel(model=by).values
-    learned, checks, findings = _assess(ds, HAM, untrained)
+    learned, checks, findings = _assess(ds, table, untrained)
     assert not learned[arm] and sum(not v for v in learned.values()) == 1
     for f in findings:
         if arm in (f.claim.split(": ")[1].split(" > ")):
@@ -154,10 +157,10 @@ def test_an_arm_replaced_by_its_untrained_features_or_raw_pixels_is_not_informat
         else:
             assert not f.decision.startswith("not informative")
     # a failed arm never hides the statistical decision: it stays in the detail
-    ds2, _ = _healthy(HAM)
+    ds2, untrained2 = _healthy(HAM)
     ds2["knn20_shift"].loc[{"model": "SIGReg"}] = ds2["knn20_shift"].sel(
         model="untrained z").values
-    primary = SE.assess(ds2, HAM, untrained, source="s")[1][0]
+    primary = SE.assess(ds2, HAM, untrained2, source="s")[1][0]
     assert primary.decision == "not informative: SIGReg did not learn"
     assert "statistical decision: reproduced" in primary.detail
 
@@ -218,15 +221,16 @@ def test_evaluation_checks_fail_without_headroom_or_with_a_changed_evaluation():
 def test_families_state_the_seeds_they_need():
     from analysis.sign_flip import min_attainable_p, seeds_needed
 
-    for table in (HAM, HYPER):
-        assert len(table.families[0].claims) == 1 and table.families[0].name == "primary"
+    for table in (HAM, PRED, HYPER):
+        assert len(table.families[0].claims) == 1 and table.families[0].name.endswith("primary")
         for fam in table.families:
             assert fam.seeds_needed == seeds_needed(0.05, n_claims=len(fam.claims))
         assert min_attainable_p(len(table.full_seeds), n_claims=1) < 0.05
         assert min_attainable_p(len(table.quick_seeds), n_claims=1) >= 0.05
     plan = SC.seed_plan(HAM.families, 5)
     assert "primary (1 claim): needs 5 seeds" in plan and "decidable" in plan
-    assert "secondary (6 claims, Holm): needs 7 seeds" in plan
+    assert "secondary (4 claims, Holm): needs 7 seeds" in plan
+    assert "predictor secondary (2 claims, Holm): needs 6 seeds" in SC.seed_plan(PRED.families, 5)
     assert "not enough seeds to decide" in plan
 
 
@@ -234,7 +238,7 @@ def test_delta_min_is_fixed_in_the_config_with_its_reason():
     from analysis import stats
 
     assert not hasattr(stats, "default_delta_min")
-    for table in (HAM, HYPER):
+    for table in (HAM, PRED, HYPER):
         for fam in table.families:
             for c in fam.claims:
                 assert c.delta_min == SC.DELTA_MIN[c.metric][0] and len(c.reason) > 20

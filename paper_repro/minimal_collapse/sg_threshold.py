@@ -187,6 +187,9 @@ def run_pd_threshold(quick: bool) -> FigureResult:
 
     s = threshold_settings(quick)
     ds = run_sweep(MODELB_THRESHOLD.spec(quick), progress=not quick)
+    # the end states (X_T: n_samples x d per point) are over 80 % of the saved file and no
+    # check or panel reads them (`collapse-lab sweep modelB_threshold` keeps them)
+    ds = ds.drop_vars([v for v in ("X_T", "Y_T", "W_T") if v in ds])
     recomputed = _with_Q0_max(ds, MODELB_THRESHOLD.model(quick))
     fit = boundary_fit(ds, s["fit"])
     dims = ("n_classes", "frustration")

@@ -153,6 +153,29 @@ def tuned_recipe(table: MethodsTable, objective: str, quick: bool, *, store: boo
             "scores": [(c_lr, c_opts, float(sc)) for (c_lr, c_opts), sc in zip(pairs, scores)]}
 
 
+def record_tuning(ds, tables, quick: bool) -> None:
+    """Write what fair tuning chose into the methods dataset ``ds``: the variable ``lr`` per
+    model (NaN for the reference rows) and the attribute ``tuning`` (JSON: objective -> chosen
+    lr, options and every candidate's validation score; empty scores in quick mode, which
+    trains with the defaults)."""
+    import json
+
+    lr = {str(m): np.nan for m in ds["model"].values}
+    tuning = {}
+    for table in tables:
+        for arm in table.arms:
+            rec = tuned_recipe(table, arm.objective, quick, store=not quick)
+            lr[arm.label] = float(table.config(arm.objective, 0, quick, rec).lr)
+            tuning[arm.objective] = {
+                "lr": lr[arm.label], "options": rec["options"] or {},
+                "scores": [{"lr": c_lr, "options": c_opts, "score": sc}
+                           for c_lr, c_opts, sc in rec["scores"]]}
+    ds["lr"] = ("model", [lr[str(m)] for m in ds["model"].values],
+                {"description": "learning rate of the run (fair tuning: the best candidate "
+                                "on a 20 % validation split of the training set)"})
+    ds.attrs["tuning"] = json.dumps(tuning, sort_keys=True)
+
+
 def collect_runs(table: MethodsTable, quick: bool, *, store: bool, compute=None) -> dict:
     """objective -> [evaluation record per seed] for every objective of ``table``, each
     trained with its :func:`tuned_recipe`.  With ``store`` (full mode), each finished run is
@@ -281,14 +304,16 @@ def learning_check_rows(ds, table: MethodsTable, untrained: dict, checks: dict) 
     return out
 
 
-def assess(ds, table: MethodsTable, untrained: dict, *, source: str, diagnostics=None):
-    """(checks, findings) of a methods table: :func:`evaluation_checks`, the learning check of
-    every arm, and the claims of every family decided and gated
+def assess(ds, table: MethodsTable, untrained: dict, *, source: str, diagnostics=None,
+           evaluation: bool = True):
+    """(checks, findings) of a methods table: :func:`evaluation_checks` (unless
+    ``evaluation`` is False: a second table of the same dataset), the learning check of every
+    arm, and the claims of every family decided and gated
     (:func:`.ssl_claims.decide_families`).  Works on any table with the rows of ``table``, the
     untrained rows named in ``untrained`` and raw pixels: no training."""
     learned = learning_checks(ds, table, untrained)
-    checks = evaluation_checks(ds, name=table.name) + learning_check_rows(ds, table, untrained,
-                                                                          learned)
+    checks = (evaluation_checks(ds, name=table.name) if evaluation else []) + \
+        learning_check_rows(ds, table, untrained, learned)
     findings = decide_families(ds, table.families, checks=learned, source=source,
                                diagnostics=diagnostics)
     return checks, findings

@@ -27,7 +27,7 @@ from ..base import Check, FigureConfig, FigureResult
 from .common import PAPER_HYPER, STATUS, with_finding
 from .ssl_claims import Family, claim
 from .ssl_evaluation import (Arm, MethodsTable, assess, collect_runs, methods_note,
-                             reference_rows)
+                             record_tuning, reference_rows)
 
 HYPERSOLID_PAPER = {"cifar100_linear_gain_over_vicreg": 4.29}  # CONFIRMED (abstract), spec ssl §1
 
@@ -77,6 +77,7 @@ def run_hypersolid(quick: bool) -> FigureResult:
     rows = {a.label: (a.objective, a.readout, runs[a.objective]) for a in TABLE.arms}
     ds = methods_dataset({**rows, **refs}, TABLE.seeds(quick))
     ds.attrs["untrained_rows"] = json.dumps(untrained)
+    record_tuning(ds, (TABLE,), quick)
     viol = [r.get("frac_violating") for r in runs["hypersolid"]]
     if all(v is not None for v in viol):
         ds["frac_violating"] = (("seed", "step"), np.stack(viol))
@@ -86,8 +87,8 @@ def run_hypersolid(quick: bool) -> FigureResult:
         checks += violation_checks(ds)
     fig = plot_method_comparison(ds, metrics=("knn20", "knn20_shift", "linear", "separation",
                                               "correlation", "erank_fraction"),
-                                 title="VAL_hypersolid: digits analogue of Hypersolid vs VICReg "
-                                       "vs SIGReg (paper: CIFAR-100 +4.29 linear over VICReg)")
+                                 title="VAL_hypersolid: digits analogue (RECONSTRUCTION) of "
+                                       "Hypersolid vs VICReg vs SIGReg (paper: CIFAR-100 +4.29 linear over VICReg)")
     scale = ("quick mode (smoke-scale settings, 3 seeds): its findings are no evidence about "
              "the papers" if quick else "full mode (5 paired seeds)")
     return with_finding(FigureResult(fig, checks, ds, findings=findings),
