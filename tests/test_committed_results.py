@@ -142,13 +142,13 @@ def test_single_runs_are_committed_and_resumed(store, monkeypatch):
     table = dataclasses.replace(TABLE, full_seeds=(0, 1))
     computed, selected = [], []
 
-    def select(objective, quick):   # fair tuning without training: the last candidate wins
-        selected.append(objective)
-        pairs = sx.candidates(objective)
-        return {"lr": pairs[-1][0], "options": pairs[-1][1], "readout": "z",
-                "scores": [(lr, o, float(i)) for i, (lr, o) in enumerate(pairs)]}
+    def score(objective, quick, lr, options, **kw):   # no training: the last candidate wins
+        selected.append((objective, lr))
+        return float(sx.candidates(objective).index((lr, dict(options))))
 
-    monkeypatch.setattr(sx, "select_recipe", select)
+    monkeypatch.setattr(sx, "validation_score", score)
+    monkeypatch.setattr(sx, "_RUN_CACHE", {})
+    n_candidates = sum(len(sx.candidates(o)) for o in table.objectives)
 
     def compute(cfg):
         objective, seed = cfg.objective, cfg.seed
@@ -160,13 +160,16 @@ def test_single_runs_are_committed_and_resumed(store, monkeypatch):
     first = SE.collect_runs(table, False, store=True, compute=compute)
     assert len(computed) == 6 and first["vicreg"][1]["z/knn20"] == 1.5
     files = sorted(os.listdir(store / "VAL_hypersolid" / "runs"))
-    runs = [f for f in files if not f.startswith("select-")]
+    runs = [f for f in files if not f.startswith("tune-")]
     assert len(runs) == 6 and runs[0].startswith("hypersolid-s0-")
-    # each method's selection is committed once, beside its runs
-    assert sorted(f.split("-s0-")[0] for f in files if f.startswith("select-")) == [
-        "select-hypersolid", "select-sigreg", "select-vicreg"] and len(selected) == 3
+    # every candidate's validation score is committed once, beside the runs
+    tuned = [f for f in files if f.startswith("tune-")]
+    assert len(tuned) == len(selected) == n_candidates
+    assert {f.split("-s0-")[0] for f in tuned} == {"tune-hypersolid", "tune-sigreg",
+                                                    "tune-vicreg"}
+    monkeypatch.setattr(sx, "_RUN_CACHE", {})
     again = SE.collect_runs(table, False, store=True, compute=compute)
-    assert len(computed) == 6 and len(selected) == 3   # resumed from the committed runs
+    assert len(computed) == 6 and len(selected) == n_candidates   # resumed from the commits
     assert again["hypersolid"][0]["z/knn20"] == 0.5
     np.testing.assert_array_equal(again["hypersolid"][0]["z/spectrum"], [3.0, 1.0])
     assert "z/test_features" not in again["hypersolid"][0]
@@ -179,12 +182,11 @@ def test_single_runs_are_committed_and_resumed(store, monkeypatch):
 
     SE.collect_runs(dataclasses.replace(table, full_steps=1200), False, store=True,
                     compute=lambda cfg: compute(cfg) if cfg.steps == 1200 else 1 / 0)
-    assert len(computed) == 12 and len(selected) == 3
+    assert len(computed) == 12 and len(selected) == n_candidates
     # quick mode stores nothing (and selects nothing: the defaults)
     n_files = len(os.listdir(store / "VAL_hypersolid" / "runs"))
-    SE.collect_runs(table, True, store=False,
-                    compute=lambda cfg: {"z/knn20": float(cfg.lr == 5e-4)})
-    assert len(os.listdir(store / "VAL_hypersolid" / "runs")) == n_files == 15
+    SE.collect_runs(table, True, store=False, compute=lambda cfg: {"z/knn20": 0.5})
+    assert len(os.listdir(store / "VAL_hypersolid" / "runs")) == n_files == 12 + n_candidates
 
 
 def test_ssl_figures_declare_their_settings():

@@ -115,42 +115,53 @@ def tuning_settings(objective: str) -> dict:
 
     return {"candidates": [sx.ssl_config(objective, 0, False, lr=lr, options=opts).identity()
                            for lr, opts in sx.candidates(objective)],
-            "fraction": sx.VAL_FRACTION, "score": f"{LEARN_METRIC} of the primary readout",
-            "evaluation": EVALUATION}
+            "fraction": sx.VAL_FRACTION, "split_seed": 0,
+            "score": f"{LEARN_METRIC} of the primary readout", "evaluation": EVALUATION}
 
 
-def tuned_recipe(table: MethodsTable, objective: str, quick: bool, *, store: bool) -> dict:
-    """{"lr", "options", "scores"} of ``objective``: quick mode trains with the defaults
-    (no selection, scores empty); full mode selects on the validation split
-    (:func:`simulations.experiments.ssl_experiments.select_recipe`, at the full-mode length
-    of :data:`~simulations.experiments.ssl_experiments.FULL_STEPS`, shared by every table),
-    committed under ``<results>/NAME/runs/select-<objective>-s0-<key>.nc`` with ``store`` and
-    reused from any table's committed selection."""
+def _committed_score(table: MethodsTable, store: bool):
+    """A ``score`` for :func:`~simulations.experiments.ssl_experiments.select_recipe` that
+    reads each candidate's committed validation score and commits the ones it computes
+    (``<results>/NAME/runs/tune-<objective>-s<seed>-<key>.nc``), so an interrupted tuning
+    resumes per candidate and a grid that grows trains only its new candidates."""
     from simulations.experiments import ssl_experiments as sx
 
     from .. import results
 
+    def score(objective, quick, lr, options, *, seed, data, fraction, steps):
+        cfg = sx.ssl_config(objective, seed, quick, data=data, lr=lr, options=options,
+                            steps=steps)
+        key = results.config_hash({"train": cfg.identity(), "fraction": fraction,
+                                   "score": f"{LEARN_METRIC} of the primary readout",
+                                   "evaluation": EVALUATION})
+        name = f"tune-{objective}"
+        path = results.find_run(table.name, name, seed, key) if store else None
+        if path is not None:
+            return float(results.load_run(path)["score"])
+        value = sx.validation_score(objective, quick, lr, options, seed=seed, data=data,
+                                    fraction=fraction, steps=steps)
+        if store:
+            results.save_run(results.run_path(table.name, name, seed, key), {"score": value},
+                             attrs={"config_hash": key, "objective": objective, "seed": seed,
+                                    "lr": lr, "options": repr(dict(options))})
+        return value
+
+    return score
+
+
+def tuned_recipe(table: MethodsTable, objective: str, quick: bool, *, store: bool) -> dict:
+    """{"lr", "options", "scores"} of ``objective``: quick mode trains with the quick
+    defaults (no selection, scores empty); full mode selects on the validation split
+    (:func:`simulations.experiments.ssl_experiments.select_recipe`, at the full-mode length
+    :data:`~simulations.experiments.ssl_experiments.FULL_STEPS` whatever the table's length,
+    so the tables share it), each candidate's score committed with ``store`` and reused from
+    any table's committed scores."""
+    from simulations.experiments import ssl_experiments as sx
+
     if quick:
         return {"lr": None, "options": None, "scores": []}
-    pairs = sx.candidates(objective)
-    key = results.config_hash(tuning_settings(objective))
-    path = results.find_run(table.name, f"select-{objective}", 0, key) if store else None
-    if path is not None:
-        rec = results.load_run(path)
-        choice, scores = int(rec["choice"]), np.atleast_1d(rec["scores"])
-    else:
-        sel = sx.select_recipe(objective, False)
-        scores = np.array([sc for _, _, sc in sel["scores"]])
-        choice = next(i for i, (lr, opts, _) in enumerate(sel["scores"])
-                      if lr == sel["lr"] and opts == sel["options"])
-        if store:
-            results.save_run(results.run_path(table.name, f"select-{objective}", 0, key),
-                             {"choice": float(choice), "scores": scores},
-                             attrs={"config_hash": key, "objective": objective, "seed": 0,
-                                    "candidates": repr(pairs)})
-    lr, opts = pairs[choice]
-    return {"lr": lr, "options": opts,
-            "scores": [(c_lr, c_opts, float(sc)) for (c_lr, c_opts), sc in zip(pairs, scores)]}
+    sel = sx.select_recipe(objective, False, score=_committed_score(table, store))
+    return {"lr": sel["lr"], "options": sel["options"], "scores": sel["scores"]}
 
 
 def record_tuning(ds, tables, quick: bool) -> None:

@@ -44,7 +44,7 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["ssl_config", "shifted_test_images", "ssl_run", "reference_run", "methods_dataset",
-           "validation_split", "candidates", "select_recipe", "primary_readout", "LR_GRID",
+           "validation_split", "candidates", "validation_score", "select_recipe", "primary_readout", "LR_GRID",
            "VARIANTS", "VAL_FRACTION", "FULL_STEPS", "trained",
            "evaluate_config"]
 
@@ -55,7 +55,7 @@ _RUN_CACHE: dict = {}
 _TRAINED: dict = {}   # config -> training result (the models behind _RUN_CACHE)
 
 #: The shared learning-rate grid of fair tuning (see the module docstring).
-LR_GRID = (5e-4, 2e-3)
+LR_GRID = (5e-4, 2e-3, 5e-3)
 #: Option sets offered to the selection beside a method's own defaults (module docstring).
 VARIANTS = {"sigreg": ({"num_slices": 1024, "lam": 0.005},),
             "hypersolid": ({"norm": "batch"},)}
@@ -161,29 +161,42 @@ def candidates(objective: str, lrs=LR_GRID, variants=None) -> list:
     return [(lr, opts) for opts in sets for lr in lrs]
 
 
-def select_recipe(objective: str, quick: bool, *, lrs=LR_GRID, variants=None, seed: int = 0,
-                  data: str = "digits", fraction: float = VAL_FRACTION,
-                  steps: int | None = None) -> dict:
-    """Fair tuning of one method: train ``ssl_config(objective, seed, quick, lr=lr,
-    options=options, steps=steps)`` for every pair of :func:`candidates` on
-    :func:`validation_split` and score it on the held-out part (:func:`_selection_score`).
-    Returns ``{"lr", "options": the best pair (ties: the smaller rate, then the method's own
-    options), "scores": [(lr, options, score)] in candidate order, "readout": the readout
-    scored}``; cached per process."""
+def validation_score(objective: str, quick: bool, lr: float, options: dict, *, seed: int = 0,
+                     data: str = "digits", fraction: float = VAL_FRACTION,
+                     steps: int | None = None) -> float:
+    """One candidate of fair tuning: train ``ssl_config(objective, seed, quick, lr=lr,
+    options=options, steps=steps)`` on :func:`validation_split` and return its score on the
+    held-out part (:func:`_selection_score`)."""
     from simulations.encoders.data import load_dataset
     from simulations.encoders.evaluate import _train_module
 
+    base = ssl_config(objective, seed, quick, data=data, steps=steps)
+    key = f"split:{data}:{seed}:{fraction}"
+    if key not in _RUN_CACHE:
+        _RUN_CACHE[key] = validation_split(
+            load_dataset(base.data, data_dir=base.data_dir, seed=base.seed),
+            fraction=fraction, seed=seed)
+    cfg = ssl_config(objective, seed, quick, data=data, lr=lr, options=options, steps=steps)
+    res = _train_module().train(cfg, data=_RUN_CACHE[key], progress=False)
+    return _selection_score(res, objective)
+
+
+def select_recipe(objective: str, quick: bool, *, lrs=LR_GRID, variants=None, seed: int = 0,
+                  data: str = "digits", fraction: float = VAL_FRACTION,
+                  steps: int | None = None, score=None) -> dict:
+    """Fair tuning of one method: the held-out score (:func:`validation_score`, or ``score``
+    with the same signature, e.g. one that reads committed scores) of every pair of
+    :func:`candidates`.  Returns ``{"lr", "options": the best pair (ties: the smaller rate,
+    then the method's own options), "scores": [(lr, options, score)] in candidate order,
+    "readout": the readout scored}``; cached per process."""
     pairs = candidates(objective, lrs, variants)
     key = f"select:{objective}:{quick}:{seed}:{data}:{fraction}:{steps}:{pairs}"
-    if key in _RUN_CACHE:
+    if score is None and key in _RUN_CACHE:
         return _RUN_CACHE[key]
-    base = ssl_config(objective, seed, quick, data=data, steps=steps)
-    split = validation_split(load_dataset(base.data, data_dir=base.data_dir, seed=base.seed),
-                             fraction=fraction, seed=seed)
-    train = _train_module().train
-    scores = [(lr, opts, _selection_score(train(
-        ssl_config(objective, seed, quick, data=data, lr=lr, options=opts, steps=steps),
-        data=split, progress=False), objective)) for lr, opts in pairs]
+    score = score or validation_score
+    scores = [(lr, opts, float(score(objective, quick, lr, opts, seed=seed, data=data,
+                                     fraction=fraction, steps=steps)))
+              for lr, opts in pairs]
     best = max(range(len(scores)), key=lambda i: (scores[i][2], -scores[i][0], -i))
     out = {"lr": scores[best][0], "options": scores[best][1], "scores": scores,
            "readout": primary_readout(objective)}

@@ -27,7 +27,8 @@ Where alpha goes: a field of :class:`ModelBSettings` (validated there), then one
 the ``alpha=`` keyword of the vector field.
 
 Static fields: ``head``, ``train_W``, ``ode_solver``, ``max_steps``, ``save_state``,
-``reduction``.
+``reduction``.  ``cost()``: the solver steps a point is expected to take, from its parameters
+(OURS, :mod:`simulations.flows.stopgrad_cost`), by which a sweep sorts its points into chunks.
 """
 
 from __future__ import annotations
@@ -207,6 +208,16 @@ class StopGradFlow(ModelBSettings, SolverSettings, TimeGrid, CouplingGraph):
 
     def shared_inputs(self, layout) -> dict:
         return {}
+
+    def cost(self) -> float:
+        """Estimated solver steps of this point from its parameters alone, no solve (OURS: a
+        stiffness model with calibrated constants, :mod:`simulations.flows.stopgrad_cost`).
+        The sweep plan sorts the points by it, so a vmapped chunk holds points of similar cost
+        (alpha -> 1 at T = 3000 needs ~4x the steps of alpha = 0); results are written back in
+        grid order."""
+        from .stopgrad_cost import estimated_steps
+
+        return estimated_steps(self)
 
     def outputs(self, layout) -> dict:
         per_t = ("t",)
