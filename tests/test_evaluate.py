@@ -20,15 +20,34 @@ def _blobs(seed=0, n=400, d=8, sep=4.0):
 @pytest.mark.slow
 def test_converged_probe_stops_by_its_criterion_and_reports_it():
     x, y = _blobs()
-    out = probes.linear_probe_converged(x[:300], y[:300], x[300:], y[300:], tol=1e-3, window=20)
-    assert out["converged"] and out["loss_change"] < 1e-3
+    out = probes.linear_probe_converged(x[:300], y[:300], x[300:], y[300:], tol=1e-3, window=20,
+                                        stable=1000)   # the loss criterion alone
+    assert out["converged"] and out["loss_change"] < 1e-3 and out["criterion"] == "loss"
     assert out["steps"] % 20 == 0 and out["steps"] < 3000
     assert out["train_acc"] > 0.95 and out["test_acc"] > 0.9
     # a cap below what the criterion needs: reported as not converged, change above tol
     capped = probes.linear_probe_converged(x[:300], y[:300], x[300:], y[300:], tol=1e-9,
-                                           window=20, max_steps=40)
-    assert not capped["converged"] and capped["steps"] == 40
+                                           window=20, max_steps=40, stable=1000)
+    assert not capped["converged"] and capped["steps"] == 40 and capped["criterion"] == "cap"
     assert capped["loss_change"] >= 1e-9 and capped["final_loss"] > out["final_loss"]
+
+
+@pytest.mark.slow
+def test_converged_probe_on_separable_features_stops_when_its_predictions_are_stable():
+    x, y = _blobs(sep=12.0)   # separable: the loss falls towards 0 without levelling off
+    kw = dict(tol=1e-9, window=20, max_steps=3000)
+    out = probes.linear_probe_converged(x[:300], y[:300], x[300:], y[300:], **kw)
+    assert out["converged"] and out["criterion"] == "predictions"
+    assert out["train_acc"] == 1.0 and out["loss_change"] >= 1e-9 and out["steps"] < 3000
+    # stable predictions alone are not enough: on features it cannot separate only the loss
+    # criterion (or the cap) ends the probe
+    noisy = _blobs(sep=0.5)
+    other = probes.linear_probe_converged(noisy[0][:300], noisy[1][:300], noisy[0][300:],
+                                          noisy[1][300:], **kw)
+    assert other["train_acc"] < 1.0 and other["criterion"] in ("loss", "cap")
+    # and a window that is never stable long enough is not converged either
+    short = probes.linear_probe_converged(x[:300], y[:300], x[300:], y[300:], stable=200, **kw)
+    assert not short["converged"] and short["criterion"] == "cap"
 
 
 @pytest.mark.slow

@@ -10,8 +10,8 @@ Per readout:
   (clean digits saturate: an untrained encoder scores 0.90-0.95 kNN@20, raw pixels 0.967);
 - the linear probe, by default run to convergence (``probe="converged"``,
   :func:`analysis.probes.linear_probe_converged`: full-batch AdamW until the train loss changes
-  by < 1e-4 nats over 50 steps, cap 3000), with its train accuracy and final loss change
-  reported; ``probe="paper"`` is the HamJEPA authors' recipe (CONFIRMED: AdamW lr 1e-3, batch
+  by < 1e-4 nats over 50 steps or, on separable features, no prediction changes over 200
+  steps; cap 3000), with its train accuracy and final loss change reported; ``probe="paper"`` is the HamJEPA authors' recipe (CONFIRMED: AdamW lr 1e-3, batch
   256, 50 epochs, cosine).  ``probe_epochs`` / ``probe_lr`` override the cap (in epochs = full-
   batch steps for "converged") / the learning rate of either recipe;
 - geometry: erank, PR (top 256 eigenvalues), RankMe, mean random-pair cosine, mean norm,
