@@ -210,7 +210,7 @@ def _jitted():
 
 def linear_probe_converged(train_x, train_y, test_x, test_y, *, lr: float = 1e-2,
                            tol: float = 1e-4, window: int = 50, max_steps: int = 3000,
-                           stable: int = 4, weight_decay: float = 1e-6,
+                           stable: int = 4, flip_tol: float = 0.005, weight_decay: float = 1e-6,
                            layer_norm: bool = True, n_classes: int | None = None,
                            seed: int = 0) -> dict:
     r"""LayerNorm(D) -> Linear(D, C) on frozen features, trained **to convergence** (OURS):
@@ -218,13 +218,15 @@ def linear_probe_converged(train_x, train_y, test_x, test_y, *, lr: float = 1e-2
     every ``window`` steps; stops at the first check where
 
         |L(t) - L(t - window)| < tol      (nats, full-batch train loss),  or
-        train accuracy 1 and no train or test prediction changed over the last ``stable``
-        windows,
+        train accuracy 1 and at most a share ``flip_tol`` of the train and test predictions
+        differ from those ``stable`` windows earlier,
 
     or after ``max_steps`` steps.  The second criterion is for separable features: there the
     loss only approaches 0 as the weights grow (wd 1e-6 barely bounds them), so its change per
-    window falls like 1/t and may sit above ``tol`` at the cap although the classifier -- and
-    so every accuracy reported -- no longer changes.  Full-batch steps make L deterministic
+    window falls like 1/t and may sit above ``tol`` at the cap, while the direction of the
+    weights drifts towards the max-margin one only like 1/log t, flipping an occasional
+    borderline prediction; the accuracies reported then move by at most ``flip_tol``
+    (0.5 points, a quarter of the smallest effect the SSL claims count).  Full-batch steps make L deterministic
     and smooth, so neither criterion is tripped or blocked by minibatch noise.  Returns
     {"train_acc", "test_acc", "final_loss", "loss_change" (the last |L(t) - L(t - window)|),
     "steps", "converged" (a criterion met before the cap), "criterion" ("loss", "predictions"
@@ -241,6 +243,7 @@ def linear_probe_converged(train_x, train_y, test_x, test_y, *, lr: float = 1e-2
     window = check.integer("window", window, minimum=1)
     max_steps = check.integer("max_steps", max_steps, minimum=window)
     stable = check.integer("stable", stable, minimum=1)
+    flip_tol = check.real("flip_tol", flip_tol, low=0.0, high=1.0)
     weight_decay = check.real("weight_decay", weight_decay, low=0.0)
     c = int(max(train_y.max(), test_y.max())) + 1 if n_classes is None else n_classes
     d = train_x.shape[1]
@@ -254,7 +257,7 @@ def linear_probe_converged(train_x, train_y, test_x, test_y, *, lr: float = 1e-2
     params, _ = eqx.partition(model, eqx.is_inexact_array)
     carry = (model, opt.init(params))
     previous = float(_full_batch_loss(model, xs, ys))
-    steps, change, criterion, unchanged, last = 0, np.inf, "cap", 0, None
+    steps, change, criterion, history = 0, np.inf, "cap", []
     while steps < max_steps:
         carry, loss = _probe_block(carry, xs, ys, opt, window)
         steps += window
@@ -264,9 +267,9 @@ def linear_probe_converged(train_x, train_y, test_x, test_y, *, lr: float = 1e-2
             criterion = "loss"
             break
         pred = np.asarray(jnp.argmax(_logits(carry[0], both), axis=1))
-        unchanged = unchanged + 1 if last is not None and np.array_equal(pred, last) else 0
-        last = pred
-        if unchanged >= stable and np.array_equal(pred[:len(train_y)], train_y):
+        history = [*history[-stable:], pred]   # the last stable + 1 windows
+        if (len(history) > stable and np.mean(pred != history[0]) <= flip_tol
+                and np.array_equal(pred[:len(train_y)], train_y)):
             criterion = "predictions"
             break
     fitted = carry[0]

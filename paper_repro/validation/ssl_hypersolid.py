@@ -51,14 +51,16 @@ TABLE = MethodsTable(
 
 
 def violation_checks(ds) -> list:
-    """The hard-ball constraint is active at the start and resolved at the end (informative
-    only together: a ratio alone passes both when it is never and when it is always
-    active)."""
+    """The hard-ball constraint is active at the start (mean over the first 2 % of steps:
+    the untrained encoder packs the views closer than the ball diameter) and resolved at the
+    end (last 10 %); informative only together: a ratio alone passes both when it is never
+    and when it is always active.  The start is a short window because at the grid's larger
+    rates the repulsion resolves most violations within the first tenth of the run."""
     fv = ds["frac_violating"]
     n = fv.sizes["step"]
-    early = float(fv.isel(step=slice(0, max(1, n // 10))).mean())
+    early = float(fv.isel(step=slice(0, max(1, n // 50))).mean())
     late = float(fv.isel(step=slice(-max(1, n // 10), None)).mean())
-    return [Check("VAL_hypersolid: violation fraction, first 10% of steps (the hard-ball "
+    return [Check("VAL_hypersolid: violation fraction, first 2% of steps (the hard-ball "
                   "constraint is active)", 0.5, early, kind="min",
                   source="precondition OURS (spec ssl §1.3)"),
             Check("VAL_hypersolid: violation fraction, last 10% of steps (the repulsion "
