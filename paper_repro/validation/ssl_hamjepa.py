@@ -238,8 +238,10 @@ VAL_HAMJEPA = FigureConfig(
     "(primary 5 seeds, secondary 6) with the predictor diagnostics beside its decisions. "
     "CIFAR-100 full runs: paper_repro.validation.CIFAR100_RUNS. Command: collapse-lab repro "
     "VAL_hamjepa",
-    # quick: on 2 shared cores at load 5 (~170 s at load 9; 9 trainings, 21 probes)
-    quick_s=90.0, full_s=60 * 60.0, run=run_hamjepa, settings=_settings)
+    # quick: 143 s measured at load ~5 on 2 cores (9 trainings of 200 steps, 24 probes);
+    # full: 6 tuning candidates and 5 HamJEPA runs of 1,000 steps (~1.5 min each when quiet;
+    # SIGReg's runs shared with VAL_hypersolid) + 10 runs of 3,000 steps (~4.5 min each)
+    quick_s=80.0, full_s=70 * 60.0, run=run_hamjepa, settings=_settings)
 
 
 # ------------------------------------------------------------- the paper's CIFAR-100 runs

@@ -105,6 +105,7 @@ VAL_HYPERSOLID = FigureConfig(
     "encoder and raw pixels on the shifted set; findings: the paper's CIFAR-100 claim (+4.29 "
     "linear over VICReg; primary, 5 seeds) and its geometry claims (secondary, Holm over 4, 7 "
     "seeds). Command: collapse-lab repro VAL_hypersolid",
-    # quick: on 2 shared cores at load 5, SIGReg shared with VAL_hamjepa in one process
-    quick_s=30.0, full_s=45 * 60.0, run=run_hypersolid,
+    # quick: 84 s measured at load ~5 on 2 cores (9 trainings of 200 steps, 15 probes);
+    # full: 15 tuning candidates + 15 runs of 1,000 CNN steps, ~1.5 min each when quiet
+    quick_s=60.0, full_s=50 * 60.0, run=run_hypersolid,
     settings=lambda quick: TABLE.settings(quick))
