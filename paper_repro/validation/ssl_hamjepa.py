@@ -152,6 +152,23 @@ def _diagnostics(table, quick: bool) -> dict:
     return {k: np.asarray(v) for k, v in values.items()}
 
 
+def predictor_ablation(quick: bool) -> tuple[dict, dict]:
+    """(runs, diagnostics) of :data:`PREDICTOR`, seed by seed: both arms' runs of a seed, then
+    its diagnostics while the trained models are still in memory, so that in full mode an
+    interrupted ablation resumes from committed seeds without training any model twice."""
+    import dataclasses
+
+    runs = {o: [] for o in PREDICTOR.objectives}
+    diag = {k: [] for k in _DIAGNOSTICS}
+    for s in PREDICTOR.seeds(quick):
+        one = dataclasses.replace(PREDICTOR, quick_seeds=(s,), full_seeds=(s,))
+        for o, (rec,) in collect_runs(one, quick, store=not quick).items():
+            runs[o].append(rec)
+        for k, (v,) in _diagnostics(one, quick).items():
+            diag[k].append(v)
+    return runs, {k: np.asarray(v) for k, v in diag.items()}
+
+
 def diagnostics_text(diag: dict) -> str:
     """The predictor diagnostics in words, placed beside the HamJEPA vs MLP-HJEPA decisions."""
     def span(k, fmt):
@@ -185,8 +202,9 @@ def run_hamjepa(quick: bool) -> FigureResult:
     from simulations.experiments.ssl_experiments import methods_dataset
 
     rows, refs, untrained = {}, {}, {}
-    for table in TABLES:
-        runs = collect_runs(table, quick, store=not quick)
+    predictor_runs, diag = predictor_ablation(quick)
+    for table, runs in ((TABLE, collect_runs(TABLE, quick, store=not quick)),
+                        (PREDICTOR, predictor_runs)):
         rows.update({a.label: (a.objective, a.readout, runs[a.objective]) for a in table.arms})
         more, names = reference_rows(table, quick)
         refs.update(more)
@@ -194,7 +212,6 @@ def run_hamjepa(quick: bool) -> FigureResult:
     ds = methods_dataset({**rows, **refs}, TABLE.seeds(quick))
     ds.attrs["untrained_rows"] = json.dumps(untrained)
     record_tuning(ds, TABLES, quick)
-    diag = _diagnostics(PREDICTOR, quick)
     for k, v in diag.items():
         ds[k] = ("seed", v, {"description": _DIAGNOSTIC_TEXT[k], "units": "1"})
     text = diagnostics_text(diag)
