@@ -18,34 +18,35 @@ from simulations.sweep import SweepSpec
 from simulations.sweep.plan import Chunk, Plan, plan_of, utilisation
 
 # num_steps of the PD_modelB quick grid (modelB_phase: tsit5-lean, rtol 1e-8, T = 100), rows
-# alpha, columns frustration as pd_grid(quick=True) lists them; measured at commit 69fc034 with
-# `COLLAPSE_LAB_CACHE_DIR=off collapse-lab repro PD_modelB --quick` (the dataset's num_steps)
-QUICK_STEPS = np.array([
-    (327, 316, 309, 315, 314, 315, 314, 315, 320, 319, 319, 319, 325, 324, 328, 324, 324, 325, 326, 329),
-    (477, 436, 417, 425, 425, 428, 427, 431, 437, 442, 441, 443, 452, 453, 461, 461, 451, 438, 425, 428),
-    (563, 482, 446, 452, 456, 465, 463, 471, 473, 479, 490, 491, 498, 499, 507, 510, 514, 510, 515, 514),
-    (659, 544, 504, 492, 489, 504, 490, 498, 511, 519, 536, 540, 545, 551, 549, 544, 553, 550, 554, 550),
-    (744, 605, 570, 534, 548, 544, 549, 557, 565, 558, 574, 576, 581, 588, 591, 596, 596, 593, 594, 597),
-    (800, 675, 635, 594, 565, 566, 583, 585, 581, 596, 601, 608, 615, 618, 621, 629, 624, 637, 637, 635),
-    (844, 735, 670, 657, 601, 579, 597, 616, 624, 630, 634, 629, 642, 645, 653, 659, 658, 668, 675, 669),
-    (874, 787, 729, 704, 632, 617, 629, 662, 642, 645, 660, 672, 680, 687, 693, 692, 705, 694, 699, 706),
-    (902, 825, 784, 748, 679, 712, 710, 710, 705, 682, 720, 726, 710, 728, 722, 707, 743, 740, 739, 747),
-    (917, 856, 819, 797, 733, 733, 712, 737, 721, 723, 746, 758, 728, 769, 736, 748, 758, 793, 792, 792),
-    (930, 890, 856, 846, 788, 788, 764, 783, 760, 778, 801, 767, 791, 823, 800, 821, 826, 834, 832, 840),
-    (938, 921, 910, 887, 833, 838, 826, 835, 828, 827, 804, 801, 825, 834, 815, 861, 863, 860, 887, 883),
-    (945, 934, 923, 910, 874, 887, 881, 876, 880, 875, 849, 852, 870, 891, 877, 869, 877, 894, 889, 890),
-    (944, 945, 962, 944, 909, 913, 919, 916, 926, 908, 901, 905, 926, 941, 953, 927, 940, 957, 942, 932),
-    (947, 952, 987, 941, 962, 939, 952, 943, 956, 948, 940, 944, 962, 985, 978, 969, 996, 1016, 992, 986),
-    (946, 955, 987, 947, 972, 963, 974, 970, 993, 972, 960, 971, 990, 1012, 1060, 1018, 1031, 1064, 1042, 1037),
-    (942, 962, 993, 950, 989, 990, 994, 997, 996, 995, 986, 1002, 1008, 1046, 1089, 1063, 1064, 1100, 1105, 1072),
-    (952, 968, 992, 972, 980, 1001, 1008, 1011, 1015, 1021, 1010, 1026, 1041, 1056, 1107, 1092, 1090, 1125, 1128, 1096),
-    (952, 965, 997, 974, 1001, 1008, 1002, 1019, 1031, 1031, 1035, 1051, 1075, 1092, 1122, 1103, 1117, 1154, 1147, 1134),
-    (952, 970, 998, 984, 1015, 1020, 1033, 1041, 1049, 1055, 1064, 1076, 1103, 1124, 1149, 1139, 1166, 1201, 1193, 1183),
-], dtype=float)
+# alpha, columns frustration as pd_grid(quick=True) lists them; measured 2026-12-07 (solver and
+# flow code of commit 9ac6123) with `COLLAPSE_LAB_CACHE_DIR=off collapse-lab repro PD_modelB
+# --quick`: the dataset's num_steps
+QUICK_STEPS = np.array("""
+    327 316 309 315 314 315 314 315 320 319 319 319 325 324 328 324 324 325 326 329
+    477 436 417 425 425 428 427 431 437 442 441 443 452 453 461 461 451 438 425 428
+    563 482 446 452 456 465 463 471 473 479 490 491 498 499 507 510 514 510 515 514
+    659 544 504 492 489 504 490 498 511 519 536 540 545 551 549 544 553 550 554 550
+    744 605 570 534 548 544 549 557 565 558 574 576 581 588 591 596 596 593 594 597
+    800 675 635 594 565 566 583 585 581 596 601 608 615 618 621 629 624 637 637 635
+    844 735 670 657 601 579 597 616 624 630 634 629 642 645 653 659 658 668 675 669
+    874 787 729 704 632 617 629 662 642 645 660 672 680 687 693 692 705 694 699 706
+    902 825 784 748 679 712 710 710 705 682 720 726 710 728 722 707 743 740 739 747
+    917 856 819 797 733 733 712 737 721 723 746 758 728 769 736 748 758 793 792 792
+    930 890 856 846 788 788 764 783 760 778 801 767 791 823 800 821 826 834 832 840
+    938 921 910 887 833 838 826 835 828 827 804 801 825 834 815 861 863 860 887 883
+    945 934 923 910 874 887 881 876 880 875 849 852 870 891 877 869 877 894 889 890
+    944 945 962 944 909 913 919 916 926 908 901 905 926 941 953 927 940 957 942 932
+    947 952 987 941 962 939 952 943 956 948 940 944 962 985 978 969 996 1016 992 986
+    946 955 987 947 972 963 974 970 993 972 960 971 990 1012 1060 1018 1031 1064 1042 1037
+    942 962 993 950 989 990 994 997 996 995 986 1002 1008 1046 1089 1063 1064 1100 1105 1072
+    952 968 992 972 980 1001 1008 1011 1015 1021 1010 1026 1041 1056 1107 1092 1090 1125 1128 1096
+    952 965 997 974 1001 1008 1002 1019 1031 1031 1035 1051 1075 1092 1122 1103 1117 1154 1147 1134
+    952 970 998 984 1015 1020 1033 1041 1049 1055 1064 1076 1103 1124 1149 1139 1166 1201 1193 1183
+""".split(), dtype=float).reshape(20, 20)
 
 # num_steps at the full grid's settings (T = 3000, the same solver) on a random 16 x 10 sub-grid
 # of the 40 x 40 grid (numpy default_rng(2027) picks the rows and columns) that the constants
-# were not fitted on; measured at the same commit with run_sweep on that sub-grid
+# were not fitted on; measured the same day with run_sweep on that sub-grid
 SUB_ALPHAS = (0.0, 0.38415179, 0.62073098, 0.85615501, 0.91141332, 0.93048072, 0.96640182,
               0.97363349, 0.99620731, 0.99702365, 0.99766428, 0.99930481, 0.99945444,
               0.99966402, 0.9999, 1.0)
@@ -163,7 +164,7 @@ def test_the_plan_ordered_by_cost_beats_the_grid_order_at_T_3000():
     spec, steps = sub_grid_spec(5), SUB_STEPS.ravel()
     u = utilisation(plan_of(spec), 5, steps)
     assert u > utilisation(plan_in_order(np.arange(steps.size), 5), 5, steps) + 0.01
-    assert u >= 0.97, u
+    assert u >= 0.965, u  # measured 0.976 (grid order 0.960, true order 0.984)
 
 
 def test_the_plan_ordered_by_cost_fills_the_chunks_of_the_quick_grid():
@@ -199,7 +200,9 @@ def test_difference_modes_are_the_label_walk_spectrum_without_its_common_mode(p)
     np.testing.assert_allclose(np.sort(phi), np.sort(1.0 - tau), atol=1e-12)
     if p == 0.0:
         np.testing.assert_allclose(phi, 0.0, atol=1e-12)  # nothing frustrated: no collapse
-    if p == 0.01:  # one frustrated sample per class: classes {0, 3} and {1, 2}, two pieces
+    if p == 0.01:  # one frustrated sample per class, partners 0-3, 1-2, 2-1, 3-0: two pieces
+        assert [set(np.nonzero(A[k * 50])[0]) for k in range(4)] == [{0, 3}, {1, 2}, {1, 2},
+                                                                     {0, 3}]
         assert np.sum(phi < 1e-12) == 1 and np.all(phi[:2] > 0.03)
 
 
@@ -215,7 +218,7 @@ def test_the_tables_still_describe_the_solver():
     """Re-measure four corners of the quick grid: the step counts the tables hold still come
     out of the solver (a different grid pads the reduced state differently, which moves the
     error norm and so the count a little)."""
-    from simulations.sweep import SweepSpec, run_sweep
+    from simulations.sweep import run_sweep
 
     alphas, ps = pd_grid(True)
     spec = SweepSpec("corners", StopGradFlow(**_pd_fields(True)),
