@@ -20,8 +20,8 @@ def pair():
     from simulations.encoders.train import train
     from simulations.experiments.ssl_experiments import ssl_config
 
-    def run(objective):
-        cfg = ssl_config(objective, 0, True)
+    def run(objective):   # 20 small steps: both predictors stay near the identity
+        cfg = ssl_config(objective, 0, True, lr=5e-4)
         return train(dataclasses.replace(cfg, steps=STEPS, steps_per_dispatch=STEPS),
                      progress=False)
 
