@@ -438,3 +438,28 @@ def test_memory_estimate_is_within_a_factor_two_of_xla():
     xla = fn.lower(carry, jnp.asarray(DIGITS.x_train),
                    jax.random.key(0, impl=cfg.prng_impl)).compile().memory_analysis()
     assert 0.5 < est.activations / xla.temp_size_in_bytes < 2.0
+
+
+def test_compiled_dispatches_are_a_bounded_least_recently_used_cache(monkeypatch):
+    """A process that trains many configurations keeps at most DISPATCH_CACHE_SIZE compiled
+    programs (each holds XLA code in memory maps; unbounded, the slow suite reached the
+    kernel's map limit and segfaulted inside a compile)."""
+    import sys
+
+    T = sys.modules["simulations.encoders.train"]
+    built = []
+    monkeypatch.setattr(T, "_DISPATCH_CACHE", type(T._DISPATCH_CACHE)())
+    monkeypatch.setattr(T, "DISPATCH_CACHE_SIZE", 2)
+    monkeypatch.setattr(T, "_new_dispatch", lambda config, *a: built.append(config.lr) or
+                        config.lr)
+    cfg = {lr: TrainConfig(objective="sigreg", encoder="mlp", lr=lr) for lr in (1e-3, 2e-3, 3e-3)}
+
+    def build(lr):
+        return T._build_dispatch(cfg[lr], DIGITS, None, None, None)
+
+    assert [build(1e-3), build(2e-3), build(1e-3)] == [1e-3, 2e-3, 1e-3] and built == [1e-3, 2e-3]
+    build(3e-3)   # evicts 2e-3, the least recently used, and keeps 1e-3
+    assert len(T._DISPATCH_CACHE) == 2 and built == [1e-3, 2e-3, 3e-3]
+    build(1e-3)
+    build(2e-3)   # built again
+    assert built == [1e-3, 2e-3, 3e-3, 2e-3]

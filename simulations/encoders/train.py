@@ -34,6 +34,7 @@ activations of one step) and a run that cannot fit on the device is refused with
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import os
@@ -140,8 +141,13 @@ def _initial_carry(config, dyn, mstate, optimizer) -> Carry:
 
 
 # One compiled dispatch per (configuration without its seed, data layout): runs that differ only
-# in the seed (the seeds of an experiment) share it, since the PRNG root is an argument.
-_DISPATCH_CACHE: dict = {}
+# in the seed (the seeds of an experiment) share it, since the PRNG root is an argument.  The
+# cache is bounded: each compiled training program keeps XLA code mapped into memory (a few
+# hundred memory maps each), so a process that trains many configurations -- a learning-rate
+# grid, the test suite -- would otherwise reach the kernel's map limit (vm.max_map_count,
+# 65,530 by default) and crash with a segfault inside the next compile.
+DISPATCH_CACHE_SIZE = 8
+_DISPATCH_CACHE: collections.OrderedDict = collections.OrderedDict()
 
 
 def _dispatch_key(config: TrainConfig, data: Dataset):
@@ -159,8 +165,12 @@ def _build_dispatch(config: TrainConfig, data: Dataset, static, optimizer, mesh)
     """``(jit(dispatch), counter)`` with ``dispatch(carry, x_train, root)``, cached per
     :func:`_dispatch_key`; ``counter["traces"]`` counts its compilations."""
     key = _dispatch_key(config, data)
-    if key not in _DISPATCH_CACHE:
+    if key in _DISPATCH_CACHE:
+        _DISPATCH_CACHE.move_to_end(key)
+    else:
         _DISPATCH_CACHE[key] = _new_dispatch(config, data, static, optimizer, mesh)
+        while len(_DISPATCH_CACHE) > DISPATCH_CACHE_SIZE:   # least recently used first
+            _DISPATCH_CACHE.popitem(last=False)
     return _DISPATCH_CACHE[key]
 
 
