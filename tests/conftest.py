@@ -49,4 +49,8 @@ def _drop_compiled_programs_past_the_map_budget():
         train = sys.modules.get("simulations.encoders.train")
         if train is not None:
             train._DISPATCH_CACHE.clear()
+        chunks = sys.modules.get("simulations.sweep.chunks")
+        if chunks is not None:   # the sweeps' compiled chunk programs
+            chunks.chunk_function.cache_clear()
+            chunks.shared_inputs_of.cache_clear()
         jax.clear_caches()

@@ -120,14 +120,15 @@ class ChunkFunction:
         return self._compiled[sig](inputs, shared)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def chunk_function(cls, key) -> ChunkFunction:
     """One compiled chunk function per model class and static key, kept so that reruns and
-    resumed sweeps in the same process reuse it."""
+    resumed sweeps in the same process reuse it.  Bounded (least recently used first): each
+    compiled program holds XLA code in memory maps, and a process has a limited number."""
     return ChunkFunction(view_of(cls, key))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def shared_inputs_of(cls, key, layout):
     import jax.numpy as jnp
 
