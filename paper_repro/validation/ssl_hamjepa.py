@@ -10,8 +10,8 @@ Two tables.  :data:`TABLE` (1,000 steps): the **primary** claim, shifted kNN@20 
 SIGReg, is a family of one (5 paired seeds decide it: smallest exact p 1/32); the four
 **secondary** claims are one Holm family (7 seeds needed: with 5 the smallest Holm-adjusted p
 is 4/32, so they read "not enough seeds to decide"; quick mode's 3 seeds decide nothing).
-:data:`PREDICTOR` (3,000 steps, where the learned potential is no longer inert): the paper's
-ablation HamJEPA vs MLP-HJEPA, its own primary claim (shifted kNN@20, 5 seeds) and secondary
+:data:`PREDICTOR` (3,000 steps, the authors' 30-epoch count, so the learned potential has time
+to grow; the diagnostics say whether it did): the paper's ablation HamJEPA vs MLP-HJEPA, its own primary claim (shifted kNN@20, 5 seeds) and secondary
 pair (kNN@20, linear; 6 seeds).  The predictor diagnostics
 (:mod:`simulations.experiments.predictor_diagnostics`, on the 3,000-step runs) stand beside the
 ablation's decisions and never replace them.
@@ -75,7 +75,8 @@ TABLE = MethodsTable(
 
 #: Training steps of the predictor ablation (spec §9: >= 3,000, the authors' 30-epoch count):
 #: at 1,000 steps the learned potential is still near zero and the two predictors barely
-#: differ (the diagnostics say so), so the ablation is run where f_phi has grown.
+#: differ, so the ablation gets the authors' length; whether f_phi has grown by then is what
+#: the diagnostics beside its decisions report.
 PREDICTOR_STEPS = 3000
 
 #: The paper's central ablation (Table 3): the leapfrog predictor vs an MLP predictor with

@@ -51,9 +51,9 @@ TABLE = MethodsTable(
 
 
 def violation_checks(ds) -> list:
-    """The hard-ball constraint is active at the start (mean over the first 2 % of steps:
-    the untrained encoder packs the views closer than the ball diameter) and resolved at the
-    end (last 10 %); informative only together: a ratio alone passes both when it is never
+    """The hard-ball constraint is active at the start (mean over the first 2 % of steps; a
+    failure says the configured ball radius barely binds on the untrained encoder's
+    embeddings) and resolved at the end (last 10 %); informative only together: a ratio alone passes both when it is never
     and when it is always active.  The start is a short window because at the grid's larger
     rates the repulsion resolves most violations within the first tenth of the run."""
     fv = ds["frac_violating"]
@@ -90,7 +90,8 @@ def run_hypersolid(quick: bool) -> FigureResult:
     fig = plot_method_comparison(ds, metrics=("knn20", "knn20_shift", "linear", "separation",
                                               "correlation", "erank_fraction"),
                                  title="VAL_hypersolid: digits analogue (RECONSTRUCTION) of "
-                                       "Hypersolid vs VICReg vs SIGReg (paper: CIFAR-100 +4.29 linear over VICReg)")
+                                       "Hypersolid vs VICReg vs SIGReg (paper: CIFAR-100 "
+                                       "+4.29 linear over VICReg)")
     scale = ("quick mode (smoke-scale settings, 3 seeds): its findings are no evidence about "
              "the papers" if quick else "full mode (5 paired seeds)")
     return with_finding(FigureResult(fig, checks, ds, findings=findings),

@@ -1,6 +1,7 @@
 r"""One evaluation of frozen features, used by ``collapse-lab train``, the validation experiments
-(:mod:`simulations.experiments.ssl_experiments`) and the benchmarks (issue 15 §1; spec
-``hamiltonian_geometry.md`` §6.1 and §9: readouts q, p, (q,p) = z).
+(:mod:`simulations.experiments.ssl_experiments`) and the benchmarks, so that every number a
+table compares was computed the same way (spec ``hamiltonian_geometry.md`` §6.1 and §9:
+readouts q, p, (q,p) = z).
 
 Per readout:
 

@@ -43,16 +43,20 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-__all__ = ["ssl_config", "shifted_test_images", "ssl_run", "reference_run", "methods_dataset",
-           "validation_split", "candidates", "validation_score", "select_recipe", "primary_readout", "LR_GRID",
-           "VARIANTS", "VAL_FRACTION", "FULL_STEPS", "QUICK_STEPS", "QUICK_LR", "trained",
-           "evaluate_config"]
+__all__ = ["ssl_config", "shifted_test_images", "ssl_run", "evaluate_config", "trained",
+           "reference_run", "methods_dataset", "validation_split", "candidates",
+           "validation_score", "select_recipe", "primary_readout", "LR_GRID", "VARIANTS",
+           "VAL_FRACTION", "FULL_STEPS", "QUICK_STEPS", "QUICK_LR"]
 
 # re-exported: the test-set shift lives with the data sets
 from simulations.encoders.data import shifted_test_images  # noqa: E402
 
 _RUN_CACHE: dict = {}
-_TRAINED: dict = {}   # config -> training result (the models behind _RUN_CACHE)
+# config -> training result (the models behind _RUN_CACHE), the most recent few only: the
+# diagnostics read a seed's two models right after training them, and a full mode trains
+# dozens
+_TRAINED: dict = {}
+_TRAINED_KEEP = 4
 
 #: The shared learning-rate grid of fair tuning (see the module docstring).
 LR_GRID = (5e-4, 2e-3, 5e-3)
@@ -196,10 +200,11 @@ def select_recipe(objective: str, quick: bool, *, lrs=LR_GRID, variants=None, se
     with the same signature, e.g. one that reads committed scores) of every pair of
     :func:`candidates`.  Returns ``{"lr", "options": the best pair (ties: the smaller rate,
     then the method's own options), "scores": [(lr, options, score)] in candidate order,
-    "readout": the readout scored}``; cached per process."""
+    "readout": the readout scored}``; cached per process with the default ``score``."""
     pairs = candidates(objective, lrs, variants)
     key = f"select:{objective}:{quick}:{seed}:{data}:{fraction}:{steps}:{pairs}"
-    if score is None and key in _RUN_CACHE:
+    cached = score is None
+    if cached and key in _RUN_CACHE:
         return _RUN_CACHE[key]
     score = score or validation_score
     scores = [(lr, opts, float(score(objective, quick, lr, opts, seed=seed, data=data,
@@ -208,7 +213,8 @@ def select_recipe(objective: str, quick: bool, *, lrs=LR_GRID, variants=None, se
     best = max(range(len(scores)), key=lambda i: (scores[i][2], -scores[i][0], -i))
     out = {"lr": scores[best][0], "options": scores[best][1], "scores": scores,
            "readout": primary_readout(objective)}
-    _RUN_CACHE[key] = out
+    if cached:
+        _RUN_CACHE[key] = out
     return out
 
 
@@ -246,6 +252,8 @@ def trained(cfg):
     key = cfg.to_json()
     if key not in _TRAINED:
         _TRAINED[key] = _train_module().train(cfg, progress=False)
+        while len(_TRAINED) > _TRAINED_KEEP:   # oldest first (dicts keep insertion order)
+            del _TRAINED[next(iter(_TRAINED))]
     return _TRAINED[key]
 
 
